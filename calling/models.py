@@ -1,0 +1,1 @@
+"""Calling agents, business hours and calls. Filled by the calling issue."""

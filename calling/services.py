@@ -1,0 +1,1 @@
+"""Call scheduling and outcome write-back. Filled by the calling issue."""

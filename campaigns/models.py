@@ -1,0 +1,1 @@
+"""Meta campaigns, daily insights and sync runs. Filled by the campaigns issue."""

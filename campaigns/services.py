@@ -1,0 +1,1 @@
+"""Meta sync and Lead Ads ingestion. Filled by the campaigns issue."""

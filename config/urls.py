@@ -1,0 +1,22 @@
+"""URLs: the pages, ``/admin/``, ``/api/v1/`` (with and without trailing slashes), the OpenAPI
+schema at ``/api/openapi.json`` with Swagger UI at ``/docs`` and ReDoc at ``/redoc``."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("crm.api.urls")),
+    path("", include("leads.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    re_path(r"^api/openapi\.json$", SpectacularAPIView.as_view(), name="openapi-schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
+    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
+    path("", include("crm.urls")),
+    path("leads/", include("leads.urls")),
+    path("", include("dashboard.urls")),
+]

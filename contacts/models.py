@@ -1,0 +1,1 @@
+"""Contacts and companies (many-to-many). Filled by the contacts-and-companies issue."""

@@ -1,0 +1,1 @@
+"""Contact and company writes (create, link, merge, convert). Filled by the contacts issue."""

@@ -1,0 +1,130 @@
+"""One pagination for every list (DESIGN.md decision 6).
+
+``limit``/``offset`` (default 20, at most 100) or ``page``/``per_page`` (seed 004), answering
+``{count, next, previous, results}``. A limit over 100 is clamped; a non-number is a 400.
+
+Two costs dominate a list at a million rows, and both are handled here:
+
+* the total: querysets may offer ``fast_count()`` (a maintained rollup or a capped count)
+  which is used instead of ``COUNT(*)``; when that count is capped, ``count_exact`` is false;
+* a deep page: past ``DEFERRED_JOIN_OFFSET`` the ids of the page are read first from the
+  ordering index alone, then only those rows are fetched (a "deferred join").
+"""
+
+from rest_framework import exceptions
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+DEFERRED_JOIN_OFFSET = 200
+
+
+def _int_param(request, name: str, *, minimum: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise exceptions.ValidationError({name: [f"Must be a whole number, not {raw!r}."]}) from None
+    if value < minimum:
+        raise exceptions.ValidationError({name: [f"Must be at least {minimum}."]})
+    return value
+
+
+def page_window(request, default_limit: int = DEFAULT_LIMIT) -> tuple[int, int, bool]:
+    """Read ``(limit, offset, page_style)`` from the query string; raises ValidationError (400)."""
+    per_page = _int_param(request, "per_page", minimum=1)
+    page = _int_param(request, "page", minimum=1)
+    limit = _int_param(request, "limit", minimum=1)
+    offset = _int_param(request, "offset", minimum=0)
+    page_style = page is not None or per_page is not None
+    if page_style and limit is None and offset is None:
+        limit = min(per_page or default_limit, MAX_LIMIT)
+        return limit, ((page or 1) - 1) * limit, True
+    return min(limit or default_limit, MAX_LIMIT), offset or 0, False
+
+
+def slice_page(queryset, limit: int, offset: int) -> list:
+    """The rows of one page; deep pages go through a deferred join on the primary key."""
+    if offset < DEFERRED_JOIN_OFFSET or not queryset.query.order_by:
+        return list(queryset[offset : offset + limit])
+    ids = list(queryset.values_list("pk", flat=True)[offset : offset + limit])
+    rows = {obj.pk: obj for obj in queryset.filter(pk__in=ids).order_by()}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def count_rows(queryset) -> tuple[int, bool]:
+    """``(count, exact)``: the queryset's own ``fast_count()`` when it has one, else ``COUNT(*)``."""
+    fast = getattr(queryset, "fast_count", None)
+    if fast is not None:
+        return fast()
+    return queryset.count(), True
+
+
+class CRMPagination(BasePagination):
+    """limit/offset and page/per_page over one response shape."""
+
+    default_limit = DEFAULT_LIMIT
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.limit, self.offset, self.page_style = page_window(request, self.default_limit)
+        self.count, self.count_exact = count_rows(queryset)
+        if self.offset and self.offset >= self.count and self.count_exact:
+            return []
+        return slice_page(queryset, self.limit, self.offset)
+
+    def _link(self, offset: int | None) -> str | None:
+        if offset is None:
+            return None
+        url = self.request.build_absolute_uri()
+        if self.page_style:
+            url = replace_query_param(url, "per_page", self.limit)
+            return replace_query_param(url, "page", offset // self.limit + 1)
+        url = replace_query_param(url, "limit", self.limit)
+        if offset == 0:
+            return remove_query_param(url, "offset")
+        return replace_query_param(url, "offset", offset)
+
+    def get_paginated_response(self, data):
+        next_offset = self.offset + self.limit if self.offset + self.limit < self.count else None
+        prev_offset = max(self.offset - self.limit, 0) if self.offset > 0 else None
+        body = {
+            "count": self.count,
+            "next": self._link(next_offset),
+            "previous": self._link(prev_offset),
+            "results": data,
+        }
+        if not self.count_exact:
+            body["count_exact"] = False
+        return Response(body)
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "count_exact": {"type": "boolean", "description": "false when the count is capped"},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        def param(name, desc):
+            return {"name": name, "required": False, "in": "query", "description": desc,
+                    "schema": {"type": "integer"}}
+
+        return [
+            param("limit", f"Rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."),
+            param("offset", "Rows to skip."),
+            param("page", "Page number (1-based), with per_page."),
+            param("per_page", f"Rows per page (at most {MAX_LIMIT})."),
+        ]
+
+

@@ -1,0 +1,1 @@
+"""Dashboard rollups. Filled by the dashboard issue."""

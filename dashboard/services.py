@@ -1,0 +1,1 @@
+"""KPI and chart queries. Filled by the dashboard issue."""

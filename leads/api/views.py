@@ -1,0 +1,194 @@
+"""Lead and timeline endpoints. Thin: scope the queryset, validate, call a service."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from crm.api.pagination import CRMPagination
+from crm.models import Interaction
+from leads import services
+from leads.api.serializers import (
+    ActionSerializer,
+    ActivitySerializer,
+    InteractionSerializer,
+    LeadInteractionSerializer,
+    LeadSerializer,
+)
+from leads.filters import LeadFilterSet
+from leads.models import Lead
+
+Message = inline_serializer("Message", {"message": serializers.CharField()})
+
+
+class TimelinePagination(CRMPagination):
+    """Seed 000 lists a lead's interactions 50 at a time by default."""
+
+    default_limit = 50
+
+
+class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """``/api/v1/leads``: list (search, filters, ordering, pagination), create, read, update (PUT
+    and PATCH both partial, as seeds 000 and 004 describe PUT), soft delete, and the lead's
+    timeline as seed 000 interactions and seed 001 activity."""
+
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilterSet
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return Lead.objects.visible_to(self.request.user).with_list_related()
+
+    def get_object(self):
+        # A malformed id is just another unknown lead: 404, not 500.
+        try:
+            Lead._meta.pk.to_python(self.kwargs["pk"])
+        except Exception:  # noqa: BLE001
+            from django.http import Http404
+
+            raise Http404 from None
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    @staticmethod
+    def _service_kwargs(data: dict) -> dict:
+        data = dict(data)
+        data.pop("owner_id", None)
+        return data
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lead = services.lead_create(user=request.user, **self._service_kwargs(serializer.validated_data))
+        return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        lead = self.get_object()
+        serializer = self.get_serializer(lead, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        lead = services.lead_update(lead=lead, user=request.user, **self._service_kwargs(serializer.validated_data))
+        lead = self.get_queryset().get(pk=lead.pk)
+        return Response(LeadSerializer(lead).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
+
+    @extend_schema(responses={200: Message})
+    def destroy(self, request, *args, **kwargs):
+        services.lead_delete(lead=self.get_object(), user=request.user)
+        return Response({"message": "Lead deleted"})
+
+    @extend_schema(methods=["GET"], responses=LeadInteractionSerializer(many=True))
+    @extend_schema(methods=["POST"], request=LeadInteractionSerializer,
+                   responses={201: LeadInteractionSerializer, 404: OpenApiResponse(description="Lead not found")})
+    @action(detail=True, methods=["get", "post"], pagination_class=TimelinePagination,
+            serializer_class=LeadInteractionSerializer, filterset_class=None)
+    def interactions(self, request, pk=None):
+        """Seed 000: a lead's interactions, latest first; POST adds one."""
+        lead = self.get_object()
+        if request.method == "POST":
+            serializer = LeadInteractionSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            entry = services.lead_add_interaction(lead=lead, user=request.user, **serializer.validated_data)
+            return Response(LeadInteractionSerializer(entry).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(lead.interactions.latest_first())
+        return self.get_paginated_response(LeadInteractionSerializer(page, many=True).data)
+
+    @extend_schema(responses=ActivitySerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=TimelinePagination,
+            serializer_class=ActivitySerializer, filterset_class=None)
+    def activity(self, request, pk=None):
+        """Seed 001: the lead's activity timeline, latest first."""
+        lead = self.get_object()
+        page = self.paginate_queryset(lead.interactions.latest_first())
+        return self.get_paginated_response(ActivitySerializer(page, many=True).data)
+
+
+class TimelineScopeMixin:
+    """Timeline entries of leads the user may see."""
+
+    def get_queryset(self):
+        visible = Lead.objects.visible_to(self.request.user).values("pk")
+        qs = Interaction.objects.filter(lead_id__in=visible).latest_first()
+        lead_id = self.request.query_params.get("lead_id")
+        if lead_id:
+            qs = qs.filter(lead_id=_uuid_or_404(lead_id))
+        kind = self.request.query_params.get("kind") or self.request.query_params.get("action_type")
+        if kind:
+            qs = qs.filter(kind=kind.replace("-", "_"))
+        direction = self.request.query_params.get("direction")
+        if direction:
+            qs = qs.filter(direction=direction)
+        return qs
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=_uuid_or_404(self.kwargs["pk"]))
+
+    def _lead_for(self, lead_id) -> Lead:
+        from crm.errors import NotFound
+
+        lead = Lead.objects.visible_to(self.request.user).filter(pk=lead_id).first()
+        if lead is None:
+            raise NotFound("Lead not found", code="lead_not_found")
+        return lead
+
+
+def _uuid_or_404(value):
+    import uuid
+
+    from django.http import Http404
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404 from None
+
+
+class InteractionViewSet(TimelineScopeMixin, viewsets.GenericViewSet, mixins.ListModelMixin,
+                         mixins.RetrieveModelMixin):
+    """Seed 003's ``/api/v1/interactions``: the shared timeline, filterable by ``lead_id``,
+    ``kind`` and ``direction``; POST adds an entry to a lead."""
+
+    serializer_class = InteractionSerializer
+    filterset_class = None
+    lookup_value_regex = "[^/]+"
+
+    def create(self, request, *args, **kwargs):
+        serializer = InteractionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        lead = self._lead_for(data.pop("lead_id"))
+        entry = services.lead_add_interaction(lead=lead, user=request.user, **data)
+        return Response(InteractionSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class ActionViewSet(TimelineScopeMixin, viewsets.ModelViewSet):
+    """Seed 002's ``/api/v1/actions``: timeline entries as actions, with full CRUD."""
+
+    serializer_class = ActionSerializer
+    filterset_class = None
+    lookup_value_regex = "[^/]+"
+
+    def create(self, request, *args, **kwargs):
+        serializer = ActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        lead = self._lead_for(data.pop("lead_id"))
+        entry = services.lead_add_interaction(lead=lead, user=request.user, **data)
+        return Response(ActionSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        entry = self.get_object()
+        serializer = ActionSerializer(entry, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("lead_id", None)
+        entry = services.interaction_update(entry=entry, user=request.user, **data)
+        return Response(ActionSerializer(entry).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.interaction_delete(entry=self.get_object(), user=request.user)
+        return Response({"message": "Action deleted"})

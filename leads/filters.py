@@ -1,0 +1,147 @@
+"""LeadFilterSet: the one set of filters behind the API list and the leads page (STYLE.md 1).
+
+Parameters: ``search`` (or ``q``), ``status`` (comma-separated allowed), ``call_status``
+(or seed 004's ``status_filter``), ``owner`` (a user id, ``me`` or ``none``), ``source``,
+``agent_id``, ``created_after``/``created_before`` (date or date-time), and ``ordering``
+(``-created_at`` style; seed 000's ``sort=created_at_desc`` and seed 003's
+``sort_by``/``sort_order`` are translated).
+"""
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from leads.models import Lead
+
+ORDERING_FIELDS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "last_interaction_at": "last_interaction_at",
+    "score": "score",
+    "value": "value",
+    "name": "last_name",
+    "last_name": "last_name",
+}
+DEFAULT_ORDERING = "-created_at"
+
+
+def normalize_ordering(params) -> str:
+    """The ``ordering`` value from any seed's sort parameters; '' when none was given."""
+    if params.get("ordering"):
+        return params["ordering"]
+    sort = params.get("sort", "")
+    if sort:
+        for suffix, sign in (("_desc", "-"), ("_asc", "")):
+            if sort.endswith(suffix):
+                return sign + sort[: -len(suffix)]
+        return sort
+    if params.get("sort_by"):
+        return ("-" if params.get("sort_order", "asc").lower() == "desc" else "") + params["sort_by"]
+    return ""
+
+
+class CSVChoiceField(forms.MultipleChoiceField):
+    """Accepts ``?status=new,contacted`` as well as repeated ``?status=new&status=contacted``."""
+
+    def to_python(self, value):
+        values = super().to_python(value)
+        return [part.strip() for item in values for part in str(item).split(",") if part.strip()]
+
+
+class CSVChoiceFilter(django_filters.MultipleChoiceFilter):
+    field_class = CSVChoiceField
+
+
+class OwnerField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if value in ("", None, "me", "none"):
+            return value
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise forms.ValidationError('Give a user id, "me" or "none".') from None
+
+
+class DateOrDateTimeField(forms.Field):
+    """``2026-11-01`` or ``2026-11-01T10:00:00Z`` -> ``(aware datetime, date_only)``."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        parsed = parse_datetime(text)
+        date_only = False
+        if parsed is None:
+            day = parse_date(text) if len(text) == 10 else None
+            if day is None:
+                raise forms.ValidationError(f"Enter a date (YYYY-MM-DD) or an ISO 8601 date-time, not {text!r}.")
+            parsed, date_only = dt.datetime.combine(day, dt.time.min), True
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, dt.UTC)
+        return parsed, date_only
+
+
+class LeadFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+    q = django_filters.CharFilter(method="filter_search", label="Search (alias)")
+    status = CSVChoiceFilter(choices=Lead.Status.choices)
+    call_status = CSVChoiceFilter(choices=Lead.CallStatus.choices)
+    status_filter = CSVChoiceFilter(field_name="call_status", choices=Lead.CallStatus.choices,
+                                    label="Call status (seed 004)")
+    owner = django_filters.Filter(method="filter_owner", field_class=OwnerField, label="Owner")
+    owner_id = django_filters.Filter(method="filter_owner", field_class=OwnerField, label="Owner (alias)")
+    source = django_filters.CharFilter(field_name="source", lookup_expr="iexact")
+    agent_id = django_filters.UUIDFilter(field_name="agent_id")
+    created_after = django_filters.Filter(method="filter_created", field_class=DateOrDateTimeField,
+                                          label="Created on or after (date or date-time)")
+    created_before = django_filters.Filter(method="filter_created", field_class=DateOrDateTimeField,
+                                           label="Created on or before (date or date-time)")
+    ordering = django_filters.OrderingFilter(fields=tuple((v, k) for k, v in ORDERING_FIELDS.items()))
+
+    class Meta:
+        model = Lead
+        fields = []
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None:
+            data = data.copy()
+            ordering = normalize_ordering(data)
+            if ordering:
+                data["ordering"] = ordering
+        super().__init__(data, *args, **kwargs)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value) if value.strip() else queryset
+
+    def filter_owner(self, queryset, name, value):
+        if value in ("", None):
+            return queryset
+        if value == "me":
+            return queryset.filter(owner=self.request.user if self.request else None)
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner_id=value)
+
+    def filter_created(self, queryset, name, value):
+        if not value:
+            return queryset
+        moment, date_only = value
+        if name == "created_after":
+            return queryset.filter(created_at__gte=moment)
+        if date_only:  # a bare end date includes that whole day
+            return queryset.filter(created_at__lt=moment + dt.timedelta(days=1))
+        return queryset.filter(created_at__lte=moment)
+
+    @property
+    def qs(self):
+        qs = super().qs
+        if not self.form.cleaned_data.get("ordering"):
+            qs = qs.order_by("-created_at", "-id")
+        else:
+            # A stable tie-breaker so pages never repeat or skip rows.
+            qs = qs.order_by(*qs.query.order_by, "-id")
+        return qs

@@ -1,0 +1,252 @@
+"""Leads (the sales pipeline and the calling state) and CSV import jobs.
+
+Field names follow the seeds: 000/001 (``name``, ``status``, ``source``, ``score``, ``value``,
+``ai_summary``), 004 (``first_name``, ``phone_e164``, ``custom_fields``, ``schedule_at``,
+``attempts_count``, ``disposition``; its ``status`` is our ``call_status``, DESIGN.md decision 3).
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.ids import uuid7
+
+# Above this many matches a list reports "at least N" instead of counting every row.
+COUNT_CAP = 10_000
+
+
+class LeadQuerySet(models.QuerySet):
+    """Read fragments only (STYLE.md 3): scoping, prefetching, search."""
+
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user):
+        """Live leads ``user`` may read: all for managers/admins, own + unassigned for sales."""
+        qs = self.live()
+        if user is None or not user.is_authenticated:
+            return qs.none()
+        if user.sees_all:
+            return qs
+        return qs.filter(Q(owner=user) | Q(owner__isnull=True))
+
+    def with_list_related(self):
+        return self.select_related("owner")
+
+    def search(self, text: str):
+        """Prefix search over first/last name, email, company and phone (each word must match).
+
+        Prefix lookups use the columns' indexes; a full name ("Alice Johnson") matches first
+        and last name together, and digits match phones with or without their country code.
+        """
+        qs = self
+        for word in text.split()[:5]:
+            match = (
+                Q(first_name__istartswith=word)
+                | Q(last_name__istartswith=word)
+                | Q(live_email__startswith=word.lower())
+                | Q(company__istartswith=word)
+            )
+            digits = "".join(ch for ch in word if ch.isdigit())
+            if digits and len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
+                match |= Q(phone__startswith=f"+{digits}")
+                from crm.phones import InvalidPhoneNumber, normalize_phone
+
+                try:
+                    match |= Q(phone__startswith=normalize_phone(word).e164)
+                except InvalidPhoneNumber:
+                    pass
+            qs = qs.filter(match)
+        return qs
+
+    def fast_count(self) -> tuple[int, bool]:
+        """``(count, exact)`` without scanning a million rows: counts at most ``COUNT_CAP + 1``."""
+        capped = self.order_by().values("pk")[: COUNT_CAP + 1].count()
+        if capped <= COUNT_CAP:
+            return capped, True
+        return COUNT_CAP, False
+
+
+class Lead(models.Model):
+    """A potential customer moving through the pipeline and, optionally, an AI calling queue.
+
+    ``phone`` is E.164 (``+14155552671``), ``phone_extension`` digits; ``phone_verified`` is
+    False where libphonenumber cannot confirm the number is assigned. ``live_email`` is the
+    lower-cased email while the lead is live and NULL once deleted: its unique index enforces
+    "one live lead per email" on MySQL, which has no partial unique indexes.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        INTERESTED = "interested", "Interested"
+        QUALIFIED = "qualified", "Qualified"
+        PROPOSAL = "proposal", "Proposal"
+        CLOSED = "closed", "Closed (won)"
+        LOST = "lost", "Lost"
+
+    class CallStatus(models.TextChoices):
+        NEW = "new", "New"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    class Disposition(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        NO_ANSWER = "no_answer", "No answer"
+        NOT_INTERESTED = "not_interested", "Not interested"
+        HUNG_UP = "hung_up", "Hung up"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    email = models.EmailField(max_length=254, blank=True, default="")
+    live_email = models.CharField(max_length=254, null=True, blank=True, unique=True, editable=False)
+    phone = models.CharField(max_length=20, blank=True, default="")
+    phone_extension = models.CharField(max_length=10, blank=True, default="")
+    phone_verified = models.BooleanField(default=False)
+    company = models.CharField(max_length=200, blank=True, default="")
+    job_title = models.CharField(max_length=150, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    source = models.CharField(max_length=50, blank=True, default="")
+    score = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    # The calling agent (seed 004's agent_id). A plain id for now: the calling app, which
+    # depends on leads, owns the Agent table.
+    agent_id = models.UUIDField(null=True, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    ai_summary = models.TextField(blank=True, default="")
+    schedule_at = models.DateTimeField(null=True, blank=True)
+    attempts_count = models.PositiveIntegerField(default=0)
+    call_status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.NEW)
+    disposition = models.CharField(max_length=16, choices=Disposition.choices, blank=True, default="")
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    import_job = models.ForeignKey(
+        "leads.LeadImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Every list filter and ordering has an index led by deleted_at, since every list
+        # reads live leads only (deleted_at IS NULL).
+        indexes = [
+            models.Index(fields=["deleted_at", "created_at"], name="lead_live_created"),
+            models.Index(fields=["deleted_at", "updated_at"], name="lead_live_updated"),
+            models.Index(fields=["deleted_at", "last_interaction_at"], name="lead_live_last_inter"),
+            models.Index(fields=["deleted_at", "score"], name="lead_live_score"),
+            models.Index(fields=["deleted_at", "value"], name="lead_live_value"),
+            models.Index(fields=["deleted_at", "last_name", "first_name"], name="lead_live_name"),
+            models.Index(fields=["status", "deleted_at", "created_at"], name="lead_status_created"),
+            models.Index(fields=["call_status", "deleted_at", "created_at"], name="lead_callstatus_created"),
+            models.Index(fields=["owner", "deleted_at", "created_at"], name="lead_owner_created"),
+            models.Index(fields=["source", "deleted_at", "created_at"], name="lead_source_created"),
+            models.Index(fields=["agent_id", "phone"], name="lead_agent_phone"),
+            models.Index(fields=["first_name"], name="lead_first_name"),
+            models.Index(fields=["company"], name="lead_company"),
+            models.Index(fields=["phone"], name="lead_phone"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__lte=100), name="lead_score_0_100"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """Full name (seeds 000-002's ``name``)."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def sync_live_email(self) -> None:
+        """Set ``live_email`` from ``email`` and ``deleted_at`` (bulk writers call this; save() does)."""
+        email = (self.email or "").strip().lower()
+        self.live_email = email if email and self.deleted_at is None else None
+
+    def save(self, *args, **kwargs):
+        self.sync_live_email()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "live_email", "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class LeadImport(models.Model):
+    """One CSV upload and its progress (seed 004 section 6; STYLE.md 6).
+
+    ``processed_rows`` advances in the same transaction as each batch of leads, so a job that
+    dies resumes after its last committed batch. Row errors live in :class:`LeadImportError`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agent_id = models.UUIDField(null=True, blank=True)
+    source = models.CharField(max_length=50, blank=True, default="")
+    region = models.CharField(max_length=2, blank=True, default="")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    success_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.original_name or self.id} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        """Percent of rows done, 0-100."""
+        if not self.total_rows:
+            return 100.0 if self.status == self.Status.COMPLETED else 0.0
+        return round(100.0 * self.processed_rows / self.total_rows, 1)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+
+class LeadImportError(models.Model):
+    """One rejected CSV row: its 1-based row number (the header is row 1) and why."""
+
+    job = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField()
+    error = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["job", "row"]
+        indexes = [models.Index(fields=["job", "row"], name="leadimporterror_job_row")]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.error}"

@@ -1,0 +1,313 @@
+"""Every lead write with a business rule (STYLE.md 2). The API, pages, admin, tasks and
+commands call these; none of them saves a Lead itself.
+
+Rules kept here:
+* phones are stored in E.164 (DESIGN.md decision 10) with the extension apart;
+* one live lead per email (seed 001), one live lead per phone per agent (seed 004);
+* every status change writes a ``status_change`` timeline entry with from, to and who;
+* a new interaction moves ``last_interaction_at`` forward;
+* deleting is soft (seed 004, DESIGN.md decision 9); purging is explicit.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.errors import DuplicateRecord, ServiceError
+from crm.models import Interaction, User
+from crm.phones import InvalidPhoneNumber, normalize_phone
+from leads.models import Lead
+
+# Fields a caller may set directly through lead_create / lead_update.
+PLAIN_FIELDS = (
+    "first_name", "last_name", "email", "company", "job_title", "source", "score", "value",
+    "owner", "agent_id", "custom_fields", "ai_summary", "schedule_at", "attempts_count",
+    "call_status", "disposition",
+)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"Alice van Dyke"`` -> ``("Alice", "van Dyke")`` (DESIGN.md decision 4)."""
+    parts = (name or "").strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _apply_phone(lead: Lead, raw: str, region: str | None) -> None:
+    if not raw:
+        lead.phone, lead.phone_extension, lead.phone_verified = "", "", False
+        return
+    try:
+        parsed = normalize_phone(raw, region)
+    except InvalidPhoneNumber as exc:
+        raise ServiceError(str(exc), code="invalid_phone", field="phone") from None
+    lead.phone, lead.phone_extension, lead.phone_verified = parsed.e164, parsed.extension, parsed.verified
+
+
+def _check_duplicates(lead: Lead) -> None:
+    """Refuse a second live lead with the same email, or the same phone for the same agent.
+
+    The phone rule has no unique index (MySQL has no partial ones), so the matching rows are
+    locked first: a concurrent insert of the same phone/agent waits on the lock.
+    """
+    live = Lead.objects.live().exclude(pk=lead.pk)
+    if lead.email:
+        other = live.filter(live_email=lead.live_email).only("id", "first_name", "last_name").first()
+        if other:
+            raise DuplicateRecord(
+                f"A lead with this email already exists: {other.name} ({other.pk})",
+                code="duplicate_lead", field="email", extra={"existing_id": str(other.pk)},
+            )
+    if lead.phone and lead.agent_id:
+        other = (
+            live.select_for_update().filter(agent_id=lead.agent_id, phone=lead.phone)
+            .only("id", "first_name", "last_name").first()
+        )
+        if other:
+            raise DuplicateRecord(
+                "Lead with this phone number already exists for this agent",
+                code="duplicate_lead", field="phone", extra={"existing_id": str(other.pk)},
+            )
+
+
+def _check_owner(user: User | None, owner: User | None) -> None:
+    """A sales user may assign a lead only to themselves or leave it unassigned (decision 8)."""
+    if user is None or not user.is_authenticated or user.sees_all or owner is None:
+        return
+    if owner.pk != user.pk:
+        raise ServiceError("Sales users can assign leads only to themselves.", code="forbidden_owner",
+                           field="owner_id")
+
+
+def _save(lead: Lead) -> None:
+    try:
+        with transaction.atomic():
+            lead.save()
+    except IntegrityError:
+        # Lost a race on the live-email unique index.
+        _check_duplicates(lead)
+        raise
+
+
+def _record(lead: Lead, *, kind: str, user: User | None, subject: str = "", body: str = "",
+            direction: str = "", occurred_at: datetime | None = None, metadata: dict | None = None
+            ) -> Interaction:
+    return Interaction.objects.create(
+        lead=lead, kind=kind, user=user if user and user.is_authenticated else None,
+        subject=subject, body=body, direction=direction,
+        occurred_at=occurred_at or timezone.now(), metadata=metadata or {},
+    )
+
+
+@transaction.atomic
+def lead_create(*, user: User | None, name: str | None = None, phone: str | None = None,
+                status: str = Lead.Status.NEW, region: str | None = None, **fields) -> Lead:
+    """Create a lead and a ``lead_created`` timeline entry; returns the saved Lead.
+
+    ``name`` splits into first/last name when those are not given; ``phone`` is any notation
+    (stored E.164); other keywords are :data:`PLAIN_FIELDS`. ``schedule_at`` defaults to now
+    when an agent is set (seed 004). Raises ServiceError (bad phone, no name) or
+    DuplicateRecord (email, or phone for the same agent).
+    """
+    unknown = set(fields) - set(PLAIN_FIELDS)
+    if unknown:
+        raise TypeError(f"lead_create() got unexpected fields: {sorted(unknown)}")
+    if name and not fields.get("first_name"):
+        fields["first_name"], last = split_name(name)
+        fields.setdefault("last_name", last)
+    if not (fields.get("first_name") or "").strip():
+        raise ServiceError("A lead needs a name.", code="name_required", field="first_name")
+    if "owner" not in fields and user is not None and user.is_authenticated:
+        fields["owner"] = user  # what you type in is yours unless you say otherwise
+    _check_owner(user, fields.get("owner"))
+    lead = Lead(status=status, **fields)
+    if lead.agent_id and lead.schedule_at is None:
+        lead.schedule_at = timezone.now()
+    _apply_phone(lead, phone or "", region)
+    lead.sync_live_email()
+    _check_duplicates(lead)
+    _save(lead)
+    _record(lead, kind=Interaction.Kind.LEAD_CREATED, user=user,
+            subject="Lead created", metadata={"status": lead.status, "source": lead.source})
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone: str | None = None,
+                status: str | None = None, region: str | None = None, **fields) -> Lead:
+    """Change the given fields (PUT and PATCH alike: absent keys stay as they are).
+
+    A ``status`` different from the current one goes through :func:`lead_change_status`.
+    Raises as :func:`lead_create`.
+    """
+    unknown = set(fields) - set(PLAIN_FIELDS)
+    if unknown:
+        raise TypeError(f"lead_update() got unexpected fields: {sorted(unknown)}")
+    if "owner" in fields:
+        _check_owner(user, fields["owner"])
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if name is not None and "first_name" not in fields:
+        fields["first_name"], fields["last_name"] = split_name(name)
+    for key, value in fields.items():
+        setattr(lead, key, value)
+    if "first_name" in fields and not (lead.first_name or "").strip():
+        raise ServiceError("A lead needs a name.", code="name_required", field="first_name")
+    if phone is not None:
+        _apply_phone(lead, phone, region)
+    lead.sync_live_email()
+    if {"email", "agent_id"} & set(fields) or phone is not None:
+        _check_duplicates(lead)
+    _save(lead)
+    if status is not None and status != lead.status:
+        lead = lead_change_status(lead=lead, status=status, user=user)
+    return lead
+
+
+@transaction.atomic
+def lead_change_status(*, lead: Lead, status: str, user: User | None) -> Lead:
+    """Move a lead to pipeline ``status`` and write a ``status_change`` entry (from, to, who).
+
+    The same status again is a no-op. Raises ServiceError for an unknown status.
+    """
+    if status not in Lead.Status.values:
+        raise ServiceError(
+            f'"{status}" is not a valid status. Choose one of: {", ".join(Lead.Status.values)}.',
+            code="invalid_status", field="status",
+        )
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status == status:
+        return lead
+    now = timezone.now()
+    previous = lead.status
+    lead.status, lead.status_changed_at = status, now
+    lead.save(update_fields=["status", "status_changed_at"])
+    who = user.full_name if user and user.is_authenticated else "system"
+    _record(lead, kind=Interaction.Kind.STATUS_CHANGE, user=user, occurred_at=now,
+            body=f"{Lead.Status(previous).label} → {Lead.Status(status).label} by {who}",
+            metadata={"from": previous, "to": status, "by": who})
+    return lead
+
+
+@transaction.atomic
+def lead_add_interaction(*, lead: Lead, user: User | None, kind: str, body: str = "", subject: str = "",
+                         direction: str = "", occurred_at: datetime | None = None,
+                         metadata: dict | None = None) -> Interaction:
+    """Add a timeline entry to ``lead`` and move ``last_interaction_at`` forward to it.
+
+    ``kind`` is one of :class:`crm.models.Interaction.Kind` (status changes go through
+    :func:`lead_change_status`). Raises ServiceError for an unknown kind.
+    """
+    if kind not in Interaction.Kind.values or kind == Interaction.Kind.STATUS_CHANGE:
+        allowed = [k for k in Interaction.Kind.values if k != Interaction.Kind.STATUS_CHANGE]
+        raise ServiceError(f'"{kind}" is not a valid type. Choose one of: {", ".join(allowed)}.',
+                           code="invalid_type", field="type")
+    entry = _record(lead, kind=kind, user=user, subject=subject, body=body, direction=direction,
+                    occurred_at=occurred_at, metadata=metadata)
+    # One UPDATE that only ever moves the timestamp forward, whatever order entries arrive in.
+    Lead.objects.filter(pk=lead.pk).filter(
+        Q(last_interaction_at__isnull=True) | Q(last_interaction_at__lt=entry.occurred_at)
+    ).update(last_interaction_at=entry.occurred_at, updated_at=timezone.now())
+    return entry
+
+
+@transaction.atomic
+def interaction_update(*, entry: Interaction, user: User | None, **fields) -> Interaction:
+    """Edit a timeline entry's kind, subject, body, direction or time (seed 002's PUT /actions)."""
+    kind = fields.get("kind")
+    if kind is not None and (kind not in Interaction.Kind.values or kind == Interaction.Kind.STATUS_CHANGE):
+        raise ServiceError(f'"{kind}" is not a valid type.', code="invalid_type", field="action_type")
+    if entry.kind == Interaction.Kind.STATUS_CHANGE:
+        raise ServiceError("Status changes are history and cannot be edited.", code="read_only")
+    for key in ("kind", "subject", "body", "direction", "occurred_at"):
+        if key in fields:
+            setattr(entry, key, fields[key])
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def interaction_delete(*, entry: Interaction, user: User | None) -> None:
+    """Remove a timeline entry (seed 002's DELETE /actions); status changes stay."""
+    if entry.kind == Interaction.Kind.STATUS_CHANGE:
+        raise ServiceError("Status changes are history and cannot be deleted.", code="read_only")
+    entry.delete()
+
+
+@transaction.atomic
+def lead_delete(*, lead: Lead, user: User | None) -> None:
+    """Soft-delete: the lead leaves lists and counts but stays restorable (seed 004)."""
+    lead.deleted_at = timezone.now()
+    lead.save(update_fields=["deleted_at"])
+
+
+@transaction.atomic
+def lead_restore(*, lead: Lead, user: User | None) -> Lead:
+    """Bring a soft-deleted lead back, unless a live lead has taken its email meanwhile."""
+    lead.deleted_at = None
+    lead.sync_live_email()
+    _check_duplicates(lead)
+    _save(lead)
+    return lead
+
+
+def lead_purge(*, older_than: timedelta) -> int:
+    """Delete for good the leads soft-deleted more than ``older_than`` ago; returns how many."""
+    cutoff = timezone.now() - older_than
+    total = 0
+    while True:
+        ids = list(Lead.objects.filter(deleted_at__lt=cutoff).values_list("pk", flat=True)[:1000])
+        if not ids:
+            return total
+        with transaction.atomic():
+            Interaction.objects.filter(lead_id__in=ids).delete()
+            total += Lead.objects.filter(pk__in=ids)._raw_delete(Lead.objects.db)
+
+
+@dataclass(frozen=True)
+class StatusSpan:
+    """Time a lead spent in one pipeline status: ``seconds`` summed over every visit."""
+
+    status: str
+    label: str
+    seconds: float
+    current: bool
+
+    @property
+    def human(self) -> str:
+        minutes = int(self.seconds // 60)
+        days, rem = divmod(minutes, 60 * 24)
+        hours, mins = divmod(rem, 60)
+        if days:
+            return f"{days}d {hours}h"
+        if hours:
+            return f"{hours}h {mins}m"
+        return f"{mins}m"
+
+
+def lead_status_durations(lead: Lead, changes: Iterable[Interaction] | None = None,
+                          now: datetime | None = None) -> list[StatusSpan]:
+    """Time spent in each status, derived from the ``status_change`` entries (one query).
+
+    The lead starts in the first change's ``from`` status (or its current one) at ``created_at``.
+    Returns spans in pipeline order, only for statuses it has been in.
+    """
+    now = now or timezone.now()
+    if changes is None:
+        changes = lead.interactions.filter(kind=Interaction.Kind.STATUS_CHANGE).order_by("occurred_at", "id")
+    changes = list(changes)
+    totals: dict[str, float] = {}
+    status = changes[0].metadata.get("from", lead.status) if changes else lead.status
+    since = lead.created_at
+    for change in changes:
+        totals[status] = totals.get(status, 0.0) + max((change.occurred_at - since).total_seconds(), 0.0)
+        status, since = change.metadata.get("to", status), change.occurred_at
+    totals[lead.status] = totals.get(lead.status, 0.0) + max((now - since).total_seconds(), 0.0)
+    return [
+        StatusSpan(s, Lead.Status(s).label, totals[s], s == lead.status)
+        for s in Lead.Status.values if s in totals
+    ]

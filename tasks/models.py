@@ -1,0 +1,1 @@
+"""Tasks, follow-up processes and notifications. Filled by the tasks issue."""

@@ -1,0 +1,1 @@
+"""Task and process writes. Filled by the tasks issue."""
