@@ -85,6 +85,14 @@ class DateOrDateTimeField(forms.Field):
         return parsed, date_only
 
 
+class OwnerFilter(django_filters.Filter):
+    field_class = OwnerField
+
+
+class DateBoundFilter(django_filters.Filter):
+    field_class = DateOrDateTimeField
+
+
 class LeadFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", label="Search")
     q = django_filters.CharFilter(method="filter_search", label="Search (alias)")
@@ -92,13 +100,13 @@ class LeadFilterSet(django_filters.FilterSet):
     call_status = CSVChoiceFilter(choices=Lead.CallStatus.choices)
     status_filter = CSVChoiceFilter(field_name="call_status", choices=Lead.CallStatus.choices,
                                     label="Call status (seed 004)")
-    owner = django_filters.Filter(method="filter_owner", field_class=OwnerField, label="Owner")
-    owner_id = django_filters.Filter(method="filter_owner", field_class=OwnerField, label="Owner (alias)")
+    owner = OwnerFilter(method="filter_owner", label="Owner")
+    owner_id = OwnerFilter(method="filter_owner", label="Owner (alias)")
     source = django_filters.CharFilter(field_name="source", lookup_expr="iexact")
     agent_id = django_filters.UUIDFilter(field_name="agent_id")
-    created_after = django_filters.Filter(method="filter_created", field_class=DateOrDateTimeField,
+    created_after = DateBoundFilter(method="filter_created",
                                           label="Created on or after (date or date-time)")
-    created_before = django_filters.Filter(method="filter_created", field_class=DateOrDateTimeField,
+    created_before = DateBoundFilter(method="filter_created",
                                            label="Created on or before (date or date-time)")
     ordering = django_filters.OrderingFilter(fields=tuple((v, k) for k, v in ORDERING_FIELDS.items()))
 
