@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class LeadsConfig(AppConfig):
     name = "leads"
+
+    def ready(self):
+        from django.conf import settings
+        from django.db.models.signals import post_delete
+
+        from leads.services import stage_counts_rebuild
+
+        def on_user_deleted(sender, **kwargs):
+            # The user's leads became unassigned (owner SET_NULL) behind the services' back.
+            stage_counts_rebuild()
+
+        post_delete.connect(on_user_deleted, sender=settings.AUTH_USER_MODEL, weak=False,
+                            dispatch_uid="leads.user_deleted_recount")

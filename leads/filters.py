@@ -11,10 +11,11 @@ import datetime as dt
 
 import django_filters
 from django import forms
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from leads.models import Lead
+from leads.models import COUNT_CAP, Lead, LeadStageCount
 
 ORDERING_FIELDS = {
     "created_at": "created_at",
@@ -114,6 +115,16 @@ class LeadFilterSet(django_filters.FilterSet):
         model = Lead
         fields = []
 
+    @classmethod
+    def _cached_form_class(cls):
+        # django-filter builds a new Form class per request; the fields carry no request state.
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super(LeadFilterSet, cls(None)).get_form_class()
+        return cls._form_class
+
+    def get_form_class(self):
+        return type(self)._cached_form_class()
+
     def __init__(self, data=None, *args, **kwargs):
         if data is not None:
             data = data.copy()
@@ -143,6 +154,36 @@ class LeadFilterSet(django_filters.FilterSet):
         if date_only:  # a bare end date includes that whole day
             return queryset.filter(created_at__lt=moment + dt.timedelta(days=1))
         return queryset.filter(created_at__lte=moment)
+
+    # Filters the (owner, status) rollup can answer; any other filter needs a (capped) count.
+    ROLLUP_FILTERS = {"status", "owner", "owner_id", "ordering"}
+
+    def count(self, queryset=None) -> tuple[int, bool]:
+        """``(total, exact)`` for the filtered list without ``COUNT(*)`` over the table.
+
+        Status/owner filters (and the sales scope: own + unassigned) are summed from
+        :class:`LeadStageCount`; anything else counts at most ``COUNT_CAP + 1`` matching rows.
+        """
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        active = {name for name, value in data.items() if value not in (None, "", [], ())}
+        if active - self.ROLLUP_FILTERS:
+            return (queryset if queryset is not None else self.qs).fast_count()
+        counts = LeadStageCount.objects.all()
+        if data.get("status"):
+            counts = counts.filter(status__in=data["status"])
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return 0, True
+        if not user.sees_all:
+            counts = counts.filter(owner_id__in=[user.pk, 0])
+        owner = data.get("owner") or data.get("owner_id")
+        if owner == "me":
+            counts = counts.filter(owner_id=user.pk)
+        elif owner == "none":
+            counts = counts.filter(owner_id=0)
+        elif owner:
+            counts = counts.filter(owner_id=owner)
+        return int(counts.aggregate(total=Sum("n"))["total"] or 0), True
 
     @property
     def qs(self):

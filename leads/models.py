@@ -183,6 +183,25 @@ class Lead(models.Model):
         super().save(*args, **kwargs)
 
 
+class LeadStageCount(models.Model):
+    """Live leads per (owner, pipeline status), kept exact by ``leads.services`` on every write.
+
+    Lists, board columns and the pipeline read their totals here instead of ``COUNT(*)`` over a
+    million rows (80 ms at 1M). ``owner_id`` 0 means unassigned (a NULL would defeat the unique
+    key on MySQL). ``manage.py rebuild_lead_counts`` recomputes it from the leads table.
+    """
+
+    owner_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Lead.Status.choices)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner_id", "status"], name="leadstagecount_owner_status")]
+
+    def __str__(self) -> str:
+        return f"owner {self.owner_id or '-'} / {self.status}: {self.n}"
+
+
 class LeadImport(models.Model):
     """One CSV upload and its progress (seed 004 section 6; STYLE.md 6).
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from crm.errors import DuplicateRecord, ServiceError
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
-from leads.models import Lead
+from leads.models import Lead, LeadStageCount
 
 # Fields a caller may set directly through lead_create / lead_update.
 PLAIN_FIELDS = (
@@ -53,10 +53,13 @@ def _check_duplicates(lead: Lead) -> None:
     """Refuse a second live lead with the same email, or the same phone for the same agent.
 
     The phone rule has no unique index (MySQL has no partial ones), so the matching rows are
-    locked first: a concurrent insert of the same phone/agent waits on the lock.
+    locked first: a concurrent insert of the same phone/agent waits on the lock. A deleted lead
+    duplicates nothing (restoring it checks again).
     """
+    if lead.deleted_at is not None:
+        return
     live = Lead.objects.live().exclude(pk=lead.pk)
-    if lead.email:
+    if lead.live_email:
         other = live.filter(live_email=lead.live_email).only("id", "first_name", "last_name").first()
         if other:
             raise DuplicateRecord(
@@ -73,6 +76,13 @@ def _check_duplicates(lead: Lead) -> None:
                 "Lead with this phone number already exists for this agent",
                 code="duplicate_lead", field="phone", extra={"existing_id": str(other.pk)},
             )
+
+
+def lead_check_duplicates(*, lead: Lead) -> None:
+    """Raise DuplicateRecord if ``lead`` (saved or not; ``live_email`` synced, phone in E.164)
+    would duplicate a live lead. For forms that show the error on its field before they call
+    :func:`lead_create` or :func:`lead_update`, which check again. Call inside a transaction."""
+    _check_duplicates(lead)
 
 
 def _check_owner(user: User | None, owner: User | None) -> None:
@@ -92,6 +102,44 @@ def _save(lead: Lead) -> None:
         # Lost a race on the live-email unique index.
         _check_duplicates(lead)
         raise
+
+
+def stage_counts_bump(deltas: dict[tuple[int | None, str], int]) -> None:
+    """Apply ``{(owner_id or None, status): +/-n}`` to :class:`LeadStageCount`.
+
+    Call inside the transaction that changes the leads, so counts and rows commit together.
+    Keys are sorted so concurrent writers lock counter rows in the same order (no deadlock).
+    """
+    for (owner_id, status), delta in sorted(deltas.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        if not delta:
+            continue
+        key = {"owner_id": owner_id or 0, "status": status}
+        if LeadStageCount.objects.filter(**key).update(n=F("n") + delta):
+            continue
+        try:
+            with transaction.atomic():
+                LeadStageCount.objects.create(n=delta, **key)
+        except IntegrityError:  # created concurrently: add to it
+            LeadStageCount.objects.filter(**key).update(n=F("n") + delta)
+
+
+def _bump(lead: Lead, delta: int) -> None:
+    stage_counts_bump({(lead.owner_id, lead.status): delta})
+
+
+@transaction.atomic
+def stage_counts_rebuild() -> int:
+    """Recompute :class:`LeadStageCount` from the live leads (a GROUP BY); returns the total.
+
+    For data written outside the services (bulk loads, benchmark seeding) and as a nightly
+    reconciliation.
+    """
+    rows = (Lead.objects.live().order_by().values("owner_id", "status").annotate(c=Count("pk")))
+    LeadStageCount.objects.all().delete()
+    LeadStageCount.objects.bulk_create(
+        LeadStageCount(owner_id=row["owner_id"] or 0, status=row["status"], n=row["c"]) for row in rows
+    )
+    return sum(LeadStageCount.objects.values_list("n", flat=True))
 
 
 def _record(lead: Lead, *, kind: str, user: User | None, subject: str = "", body: str = "",
@@ -132,6 +180,7 @@ def lead_create(*, user: User | None, name: str | None = None, phone: str | None
     lead.sync_live_email()
     _check_duplicates(lead)
     _save(lead)
+    _bump(lead, +1)
     _record(lead, kind=Interaction.Kind.LEAD_CREATED, user=user,
             subject="Lead created", metadata={"status": lead.status, "source": lead.source})
     return lead
@@ -151,6 +200,7 @@ def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone
     if "owner" in fields:
         _check_owner(user, fields["owner"])
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    previous_owner = lead.owner_id
     if name is not None and "first_name" not in fields:
         fields["first_name"], fields["last_name"] = split_name(name)
     for key, value in fields.items():
@@ -163,6 +213,8 @@ def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone
     if {"email", "agent_id"} & set(fields) or phone is not None:
         _check_duplicates(lead)
     _save(lead)
+    if lead.owner_id != previous_owner and lead.deleted_at is None:
+        stage_counts_bump({(previous_owner, lead.status): -1, (lead.owner_id, lead.status): +1})
     if status is not None and status != lead.status:
         lead = lead_change_status(lead=lead, status=status, user=user)
     return lead
@@ -186,6 +238,8 @@ def lead_change_status(*, lead: Lead, status: str, user: User | None) -> Lead:
     previous = lead.status
     lead.status, lead.status_changed_at = status, now
     lead.save(update_fields=["status", "status_changed_at"])
+    if lead.deleted_at is None:
+        stage_counts_bump({(lead.owner_id, previous): -1, (lead.owner_id, status): +1})
     who = user.full_name if user and user.is_authenticated else "system"
     _record(lead, kind=Interaction.Kind.STATUS_CHANGE, user=user, occurred_at=now,
             body=f"{Lead.Status(previous).label} → {Lead.Status(status).label} by {who}",
@@ -241,17 +295,25 @@ def interaction_delete(*, entry: Interaction, user: User | None) -> None:
 @transaction.atomic
 def lead_delete(*, lead: Lead, user: User | None) -> None:
     """Soft-delete: the lead leaves lists and counts but stays restorable (seed 004)."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.deleted_at is not None:
+        return
     lead.deleted_at = timezone.now()
     lead.save(update_fields=["deleted_at"])
+    _bump(lead, -1)
 
 
 @transaction.atomic
 def lead_restore(*, lead: Lead, user: User | None) -> Lead:
     """Bring a soft-deleted lead back, unless a live lead has taken its email meanwhile."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.deleted_at is None:
+        return lead
     lead.deleted_at = None
     lead.sync_live_email()
     _check_duplicates(lead)
     _save(lead)
+    _bump(lead, +1)
     return lead
 
 

@@ -5,8 +5,9 @@
 
 Two costs dominate a list at a million rows, and both are handled here:
 
-* the total: querysets may offer ``fast_count()`` (a maintained rollup or a capped count)
-  which is used instead of ``COUNT(*)``; when that count is capped, ``count_exact`` is false;
+* the total: a view may offer ``count_rows(queryset)`` and a queryset ``fast_count()`` (a
+  maintained rollup or a capped count), used instead of ``COUNT(*)``; when that count is
+  capped, ``count_exact`` is false;
 * a deep page: past ``DEFERRED_JOIN_OFFSET`` the ids of the page are read first from the
   ordering index alone, then only those rows are fetched (a "deferred join").
 """
@@ -72,7 +73,8 @@ class CRMPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.limit, self.offset, self.page_style = page_window(request, self.default_limit)
-        self.count, self.count_exact = count_rows(queryset)
+        counter = getattr(view, "count_rows", None)
+        self.count, self.count_exact = counter(queryset) if counter else count_rows(queryset)
         if self.offset and self.offset >= self.count and self.count_exact:
             return []
         return slice_page(queryset, self.limit, self.offset)

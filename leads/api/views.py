@@ -15,6 +15,7 @@ from leads.api.serializers import (
     InteractionSerializer,
     LeadInteractionSerializer,
     LeadSerializer,
+    lead_to_dict,
 )
 from leads.filters import LeadFilterSet
 from leads.models import Lead
@@ -39,6 +40,24 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
 
     def get_queryset(self):
         return Lead.objects.visible_to(self.request.user).with_list_related()
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        self.filterset = LeadFilterSet(self.request.query_params, queryset=queryset, request=self.request)
+        if not self.filterset.is_valid():
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError(self.filterset.errors)
+        return self.filterset.qs
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([lead_to_dict(lead) for lead in page])
+
+    def count_rows(self, queryset) -> tuple[int, bool]:
+        """The list's total from the stage rollup (see LeadFilterSet.count)."""
+        return self.filterset.count(queryset)
 
     def get_object(self):
         # A malformed id is just another unknown lead: 404, not 500.
