@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from leads.models import COUNT_CAP, Lead, LeadStageCount
+from leads.models import Lead, LeadStageCount
 
 ORDERING_FIELDS = {
     "created_at": "created_at",
