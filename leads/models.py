@@ -151,7 +151,9 @@ class Lead(models.Model):
             models.Index(fields=["owner", "deleted_at", "created_at"], name="lead_owner_created"),
             models.Index(fields=["source", "deleted_at", "created_at"], name="lead_source_created"),
             models.Index(fields=["agent_id", "phone"], name="lead_agent_phone"),
+            # Single-column indexes so each branch of a search's OR is an index range scan.
             models.Index(fields=["first_name"], name="lead_first_name"),
+            models.Index(fields=["last_name"], name="lead_last_name"),
             models.Index(fields=["company"], name="lead_company"),
             models.Index(fields=["phone"], name="lead_phone"),
         ]
