@@ -1,6 +1,7 @@
 """URLs: the pages, ``/admin/``, ``/api/v1/`` (with and without trailing slashes), the OpenAPI
 schema at ``/api/openapi.json`` with Swagger UI at ``/docs`` and ReDoc at ``/redoc``."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -20,3 +21,6 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("", include("dashboard.urls")),
 ]
+
+if settings.BENCH_ENDPOINTS:  # manage.py bench's ceiling views, off unless BENCH_ENDPOINTS=true
+    urlpatterns.insert(0, path("_bench/", include("bench.urls")))

@@ -1,0 +1,115 @@
+"""The lead list benchmark: scenarios, their SQL query counts (in-process) and their load runs.
+
+A :class:`Scenario` is one ``GET /api/v1/leads?…`` as one user. :func:`count_queries` sends it
+once through Django's test client and records every SQL statement (a warm-up request first, so
+per-process caches such as the JWT user cache are in their steady state); the load itself is
+driven by ``wrk`` against gunicorn (:mod:`bench.load`).
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from bench import data
+from bench.report import Target
+
+LIST_URL = "/api/v1/leads"
+FIRST_PAGE_TARGETS = (Target(">=", 1000, "req/s"), Target("<", 30, "ms"))
+ANY_PAGE_TARGET = Target("<", 50, "ms")
+
+
+@dataclass
+class Scenario:
+    """One list request as one user, and what it is held to."""
+
+    name: str
+    username: str
+    query: str
+    rps_target: Target | None = None
+    p99_target: Target = ANY_PAGE_TARGET
+    queries: list = field(default_factory=list)  # [(sql, seconds)] from the in-process request
+    count: int | None = None  # the response's "count"
+    results: int | None = None  # rows in the response
+    inprocess_ms: float | None = None  # the in-process request's wall time
+
+    @property
+    def path(self) -> str:
+        return f"{LIST_URL}?{self.query}"
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.queries)
+
+
+def visible_count(user) -> int:
+    """Live leads ``user`` sees, counted exactly with one SQL COUNT."""
+    with connection.cursor() as cur:
+        if user.role == "sales":
+            cur.execute("SELECT COUNT(*) FROM leads_lead WHERE deleted_at IS NULL AND (owner_id = %s OR owner_id "
+                        "IS NULL)", [user.pk])
+        else:
+            cur.execute("SELECT COUNT(*) FROM leads_lead WHERE deleted_at IS NULL")
+        return int(cur.fetchone()[0])
+
+
+def deep_offset(visible: int, wanted: int = 100_000) -> int:
+    """The issue's deep page (offset 100,000), or half-way through a smaller data set."""
+    return max(0, min(wanted, visible // 2) // 20 * 20)
+
+
+def scenarios(users: dict, visible: dict) -> list[Scenario]:
+    """The list scenarios: manager (sees all) and sales (own + unassigned), five each."""
+    out = []
+    for key, label in (("bench_manager", "manager"), ("bench_sales", "sales")):
+        offset = deep_offset(visible[key])
+        out += [
+            Scenario(f"{label}: first page", key, "limit=20", rps_target=FIRST_PAGE_TARGETS[0],
+                     p99_target=FIRST_PAGE_TARGETS[1]),
+            Scenario(f"{label}: deep page (offset {offset:,})", key, f"limit=20&offset={offset}"),
+            Scenario(f"{label}: status filter", key, "status=qualified&limit=20"),
+            Scenario(f"{label}: search common prefix '{data.COMMON_PREFIX}'", key,
+                     f"search={data.COMMON_PREFIX}&limit=20"),
+            Scenario(f"{label}: search rare full name '{data.RARE_FULL_NAME}'", key,
+                     f"search={quote(data.RARE_FULL_NAME)}&limit=20"),
+        ]
+    return out
+
+
+def mint_token(user) -> str:
+    """A simplejwt access token for ``user`` (for in-process requests)."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return str(RefreshToken.for_user(user).access_token)
+
+
+def count_queries(scenario: Scenario, token: str) -> None:
+    """Send ``scenario`` in-process twice; record the second request's SQL on the scenario."""
+    client = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/json"}
+    with override_settings(ALLOWED_HOSTS=["*"], SECURE_SSL_REDIRECT=False):
+        client.get(scenario.path, **headers)
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(scenario.path, **headers)
+            elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{scenario.path} as {scenario.username}: HTTP {response.status_code} "
+                           f"{response.content[:300]!r}")
+    body = json.loads(response.content)
+    scenario.count = body.get("count")
+    scenario.results = len(body.get("results", []))
+    scenario.queries = [(q["sql"], float(q["time"])) for q in captured.captured_queries]
+    scenario.inprocess_ms = elapsed * 1000
+
+
+def explain(sql: str) -> list[dict]:
+    """``EXPLAIN`` of one captured statement, as dicts."""
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN " + sql)
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
