@@ -4,7 +4,9 @@ schema at ``/api/openapi.json`` with Swagger UI at ``/docs`` and ReDoc at ``/red
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from crm.api.views import RedocView
 
 api_v1 = [
     path("", include("crm.api.urls")),
@@ -14,9 +16,9 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
-    re_path(r"^api/openapi\.json$", SpectacularAPIView.as_view(), name="openapi-schema"),
+    re_path(r"^api/openapi\.json$", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
-    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
+    re_path(r"^redoc/?$", RedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("", include("crm.urls")),
     path("leads/", include("leads.urls")),
     path("", include("dashboard.urls")),

@@ -34,8 +34,14 @@ def normalize_phone(raw: str, region: str | None = None) -> ParsedPhone:
     if not text:
         raise InvalidPhoneNumber("Phone number is empty")
     region = (region or settings.DEFAULT_PHONE_REGION or "US").upper()
+    if text.startswith("00"):
+        # "00" is the international prefix almost everywhere ("001-…" = +1); libphonenumber only
+        # strips the default region's own prefix (011 in the US), so rewrite it as "+".
+        dialable = "+" + text[2:].lstrip(" -.")
+    else:
+        dialable = text
     try:
-        number = phonenumbers.parse(text, region)
+        number = phonenumbers.parse(dialable, region)
     except phonenumbers.NumberParseException:
         raise InvalidPhoneNumber(f"Invalid phone number format: {text}") from None
     if not phonenumbers.is_possible_number(number):

@@ -62,9 +62,12 @@ class OwnerField(forms.CharField):
         if value in ("", None, "me", "none"):
             return value
         try:
-            return int(value)
+            user_id = int(value)
         except (TypeError, ValueError):
-            raise forms.ValidationError('Give a user id, "me" or "none".') from None
+            user_id = 0
+        if not 0 < user_id < 2**63:  # a number past the id column's range is as wrong as a word
+            raise forms.ValidationError('Give a user id, "me" or "none".')
+        return user_id
 
 
 class DateOrDateTimeField(forms.Field):
@@ -74,13 +77,19 @@ class DateOrDateTimeField(forms.Field):
         if value in self.empty_values:
             return None
         text = str(value).strip()
-        parsed = parse_datetime(text)
-        date_only = False
-        if parsed is None:
+        message = f"Enter a date (YYYY-MM-DD) or an ISO 8601 date-time, not {text!r}."
+        try:
+            # A bare date first: parse_datetime() also reads "2026-11-01" (as midnight), and then
+            # an end date would drop the rest of its day.
             day = parse_date(text) if len(text) == 10 else None
-            if day is None:
-                raise forms.ValidationError(f"Enter a date (YYYY-MM-DD) or an ISO 8601 date-time, not {text!r}.")
-            parsed, date_only = dt.datetime.combine(day, dt.time.min), True
+            parsed = None if day else parse_datetime(text)
+        except ValueError:  # well formed but impossible, like 2026-13-45
+            raise forms.ValidationError(message) from None
+        date_only = day is not None
+        if date_only:
+            parsed = dt.datetime.combine(day, dt.time.min)
+        elif parsed is None:
+            raise forms.ValidationError(message)
         if timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed, dt.UTC)
         return parsed, date_only

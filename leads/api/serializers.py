@@ -6,12 +6,14 @@ seed 001's activity (``title``, ``timestamp``), seed 002's actions (``action_typ
 ``description``) and seed 003's interactions (``kind``, ``direction``, ``subject``, ``body``).
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from rest_framework import serializers
 
 from crm.models import Interaction, User
 from leads.models import Lead
+from leads.services import split_name
 
 
 def _iso(value):
@@ -37,7 +39,8 @@ def lead_to_dict(lead: Lead) -> dict:
         "status": lead.status,
         "source": lead.source,
         "score": lead.score,
-        "value": str(lead.value),
+        # Always two places: a just-created lead holds the model default 0, not Decimal("0.00").
+        "value": f"{Decimal(lead.value):.2f}",
         "owner_id": lead.owner_id,
         "owner_name": owner.full_name if owner else None,
         "agent_id": str(lead.agent_id) if lead.agent_id else None,
@@ -55,6 +58,21 @@ def lead_to_dict(lead: Lead) -> dict:
     }
 
 
+class PipelineStatusField(serializers.ChoiceField):
+    """``status`` is the pipeline stage; seed 004 calls its calling state ``status`` too, so its
+    values (``in_progress``, ``done``) get a message that points at ``call_status``."""
+
+    default_error_messages = {
+        "calling_state": '"{input}" is a calling state: send it as call_status. '
+                         "status is the pipeline stage, one of: {choices}.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data in Lead.CallStatus.values and data not in Lead.Status.values:
+            self.fail("calling_state", input=data, choices=", ".join(Lead.Status.values))
+        return super().to_internal_value(data)
+
+
 class LeadSerializer(serializers.Serializer):
     """Validates lead input (types, choices, ranges); business rules run in ``leads.services``."""
 
@@ -70,7 +88,7 @@ class LeadSerializer(serializers.Serializer):
     phone_verified = serializers.BooleanField(read_only=True)
     company = serializers.CharField(max_length=200, required=False, allow_blank=True)
     job_title = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    status = serializers.ChoiceField(choices=Lead.Status.choices, required=False,
+    status = PipelineStatusField(choices=Lead.Status.choices, required=False,
                                      help_text="Pipeline stage. The calling state is call_status.")
     source = serializers.CharField(max_length=50, required=False, allow_blank=True)
     score = serializers.IntegerField(min_value=0, max_value=100, required=False)
@@ -85,7 +103,7 @@ class LeadSerializer(serializers.Serializer):
     custom_fields = serializers.DictField(required=False)
     ai_summary = serializers.CharField(required=False, allow_blank=True)
     schedule_at = serializers.DateTimeField(required=False, allow_null=True)
-    attempts_count = serializers.IntegerField(min_value=0, required=False)
+    attempts_count = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
     call_status = serializers.ChoiceField(choices=Lead.CallStatus.choices, required=False)
     disposition = serializers.ChoiceField(choices=Lead.Disposition.choices, required=False, allow_blank=True,
                                           allow_null=True)
@@ -99,6 +117,13 @@ class LeadSerializer(serializers.Serializer):
         creating = self.instance is None
         if creating and not (attrs.get("name") or attrs.get("first_name")):
             raise serializers.ValidationError({"name": ["A name (or first_name) is required."]})
+        if attrs.get("name"):
+            # Checked here, not by the database: SQLite would store an over-long first name and
+            # MySQL would refuse it with a 500.
+            first, last = split_name(attrs["name"])
+            if len(first) > 150 or len(last) > 150:
+                raise serializers.ValidationError(
+                    {"name": ["First and last name may each have at most 150 characters."]})
         if "phone_e164" in attrs and "phone" not in attrs:
             attrs["phone"] = attrs.pop("phone_e164")
         attrs.pop("phone_e164", None)
@@ -172,6 +197,8 @@ class ActionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
     def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's "expected a dictionary" 400
         data = data.copy() if hasattr(data, "copy") else dict(data)
         if "details" not in data and "description" in data:
             data["details"] = data["description"]

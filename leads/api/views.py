@@ -1,12 +1,15 @@
 """Lead and timeline endpoints. Thin: scope the queryset, validate, call a service."""
 
+import uuid
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from crm.api.pagination import CRMPagination
+from crm.api.pagination import CRMPagination, count_rows
 from crm.models import Interaction
 from leads import services
 from leads.api.serializers import (
@@ -56,7 +59,10 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
         return self.get_paginated_response([lead_to_dict(lead) for lead in page])
 
     def count_rows(self, queryset) -> tuple[int, bool]:
-        """The list's total from the stage rollup (see LeadFilterSet.count)."""
+        """The list's total from the stage rollup (see LeadFilterSet.count); the timeline
+        actions (interactions, activity) page a lead's entries and count them plainly."""
+        if self.action != "list":
+            return count_rows(queryset)
         return self.filterset.count(queryset)
 
     def get_object(self):
@@ -129,14 +135,26 @@ class TimelineScopeMixin:
     def get_queryset(self):
         visible = Lead.objects.visible_to(self.request.user).values("pk")
         qs = Interaction.objects.filter(lead_id__in=visible).latest_first()
-        lead_id = self.request.query_params.get("lead_id")
+        params = self.request.query_params
+        # A filter value that cannot match anything is a 400, as on the lead list.
+        lead_id = params.get("lead_id")
         if lead_id:
-            qs = qs.filter(lead_id=_uuid_or_404(lead_id))
-        kind = self.request.query_params.get("kind") or self.request.query_params.get("action_type")
+            try:
+                qs = qs.filter(lead_id=uuid.UUID(lead_id))
+            except ValueError:
+                raise ValidationError({"lead_id": [f"Not a valid lead id: {lead_id!r}."]}) from None
+        kind_param = "kind" if params.get("kind") else "action_type"
+        kind = params.get(kind_param)
         if kind:
-            qs = qs.filter(kind=kind.replace("-", "_"))
-        direction = self.request.query_params.get("direction")
+            kind = kind.strip().lower().replace("-", "_")
+            if kind not in Interaction.Kind.values:
+                raise ValidationError({kind_param: [f'"{kind}" is not a type. Choose one of: '
+                                                    f'{", ".join(Interaction.Kind.values)}.']})
+            qs = qs.filter(kind=kind)
+        direction = params.get("direction")
         if direction:
+            if direction not in Interaction.Direction.values:
+                raise ValidationError({"direction": ['Choose "inbound" or "outbound".']})
             qs = qs.filter(direction=direction)
         return qs
 
