@@ -12,9 +12,32 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.ids import uuid7
+from crm.phones import InvalidPhoneNumber, normalize_phone
 
 # Above this many matches a list reports "at least N" instead of counting every row.
 COUNT_CAP = 10_000
+# A search word with more matches than this is filtered in the ordered scan instead of by ids.
+SEARCH_ID_CAP = 5_000
+
+
+def search_branches(word: str) -> list[Q]:
+    """The index-backed prefix conditions one search word may match (any of them)."""
+    branches = [
+        Q(first_name__istartswith=word),
+        Q(last_name__istartswith=word),
+        Q(live_email__istartswith=word),
+        Q(company__istartswith=word),
+    ]
+    digits = "".join(ch for ch in word if ch.isdigit())
+    # Mostly digits (allowing + ( ) - . separators): also a phone prefix.
+    if len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
+        prefixes = {f"+{digits}"}
+        try:
+            prefixes.add(normalize_phone(word).e164)
+        except InvalidPhoneNumber:
+            pass
+        branches += [Q(phone__startswith=prefix) for prefix in sorted(prefixes)]
+    return branches
 
 
 class LeadQuerySet(models.QuerySet):
@@ -36,33 +59,50 @@ class LeadQuerySet(models.QuerySet):
         return self.select_related("owner")
 
     def search(self, text: str):
-        """Prefix search over first/last name, email, company and phone (each word must match).
+        """Prefix search over first/last name, email, company and phone; every word must match.
 
-        Prefix lookups use the columns' indexes; a full name ("Alice Johnson") matches first
-        and last name together, and digits match phones with or without their country code.
+        A full name ("Alice Johnson") matches first and last name together; digits match phones
+        with or without their country code. Rare words (at most ``SEARCH_ID_CAP`` matches) are
+        resolved to ids through index-only range scans on each column's own index, which stays
+        fast at any table size; a word more common than that is applied as an OR filter, which
+        the ordered index scan satisfies quickly because matches are dense. ``search_capped``
+        on the returned queryset's query tells whether any word was that common.
         """
-        qs = self
+        ids: set | None = None
+        common: list[Q] = []
         for word in text.split()[:5]:
-            match = (
-                Q(first_name__istartswith=word)
-                | Q(last_name__istartswith=word)
-                | Q(live_email__startswith=word.lower())
-                | Q(company__istartswith=word)
-            )
-            digits = "".join(ch for ch in word if ch.isdigit())
-            if digits and len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
-                match |= Q(phone__startswith=f"+{digits}")
-                from crm.phones import InvalidPhoneNumber, normalize_phone
-
-                try:
-                    match |= Q(phone__startswith=normalize_phone(word).e164)
-                except InvalidPhoneNumber:
-                    pass
+            branches = search_branches(word)
+            found: set | None = set()
+            for branch in branches:
+                found.update(
+                    Lead.objects.filter(branch).values_list("pk", flat=True)[: SEARCH_ID_CAP + 1]
+                )
+                if len(found) > SEARCH_ID_CAP:
+                    found = None
+                    break
+            if found is None:
+                match = Q()
+                for branch in branches:
+                    match |= branch
+                common.append(match)
+            else:
+                ids = found if ids is None else ids & found
+        qs = self
+        if ids is not None:
+            qs = qs.filter(pk__in=ids)
+        for match in common:
             qs = qs.filter(match)
+        qs.query.search_capped = bool(common)
         return qs
 
     def fast_count(self) -> tuple[int, bool]:
-        """``(count, exact)`` without scanning a million rows: counts at most ``COUNT_CAP + 1``."""
+        """``(count, exact)`` without scanning a million rows: counts at most ``COUNT_CAP + 1``.
+
+        After a search with a word too common to resolve by ids, counting would scan the table:
+        the answer is then "more than ``SEARCH_ID_CAP``" without a query.
+        """
+        if getattr(self.query, "search_capped", False):
+            return SEARCH_ID_CAP, False
         capped = self.order_by().values("pk")[: COUNT_CAP + 1].count()
         if capped <= COUNT_CAP:
             return capped, True
