@@ -17,7 +17,7 @@ from crm.phones import InvalidPhoneNumber, normalize_phone
 # Above this many matches a list reports "at least N" instead of counting every row.
 COUNT_CAP = 10_000
 # A search word with more matches than this is filtered in the ordered scan instead of by ids.
-SEARCH_ID_CAP = 5_000
+SEARCH_ID_CAP = 1_000
 
 
 def search_branches(word: str) -> list[Q]:
@@ -56,6 +56,7 @@ class LeadQuerySet(models.QuerySet):
         return qs.filter(Q(owner=user) | Q(owner__isnull=True))
 
     def with_list_related(self):
+        """Leads with their owner in the same query."""
         return self.select_related("owner")
 
     def search(self, text: str):
@@ -75,7 +76,7 @@ class LeadQuerySet(models.QuerySet):
             found: set | None = set()
             for branch in branches:
                 found.update(
-                    Lead.objects.filter(branch).values_list("pk", flat=True)[: SEARCH_ID_CAP + 1]
+                    Lead.objects.filter(branch).order_by().values_list("pk", flat=True)[: SEARCH_ID_CAP + 1]
                 )
                 if len(found) > SEARCH_ID_CAP:
                     found = None

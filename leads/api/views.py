@@ -48,7 +48,7 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
         if self.action != "list":
             return queryset
         self.filterset = LeadFilterSet(self.request.query_params, queryset=queryset, request=self.request)
-        if not self.filterset.is_valid():
+        if self.filterset.has_filters and not self.filterset.is_valid():
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError(self.filterset.errors)
