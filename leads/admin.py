@@ -45,8 +45,15 @@ class LeadAdminForm(forms.ModelForm):
         model = Lead
         fields = EDITABLE_FIELDS
 
+    request_user = None  # set per request by LeadAdmin.get_form
+
     def clean(self):
         cleaned = super().clean()
+        if "owner" in self.changed_data:
+            try:
+                services.lead_check_owner(user=self.request_user, owner=cleaned.get("owner"))
+            except ServiceError as exc:
+                self.add_error("owner", exc.detail)
         changed = set(self.changed_data) if self.instance.pk and not self.instance._state.adding else None
         e164 = self.instance.phone
         if "phone" in cleaned and (changed is None or "phone" in changed):
@@ -102,6 +109,11 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="Name", ordering="last_name")
     def name(self, obj):
         return obj.name
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.request_user = request.user
+        return form
 
     @admin.display(description="Deleted", boolean=True, ordering="deleted_at")
     def deleted(self, obj):

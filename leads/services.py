@@ -94,6 +94,12 @@ def _check_owner(user: User | None, owner: User | None) -> None:
                            field="owner_id")
 
 
+def lead_check_owner(*, user: User | None, owner: User | None) -> None:
+    """Raise ServiceError if ``user`` may not assign a lead to ``owner`` (for forms that show
+    it on the field before calling :func:`lead_create`/:func:`lead_update`, which check again)."""
+    _check_owner(user, owner)
+
+
 def _save(lead: Lead) -> None:
     try:
         with transaction.atomic():

@@ -239,3 +239,26 @@ def test_non_staff_cannot_open_the_admin(client, sales_user):
     response = client.get(changelist(Lead))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_sales_staff_cannot_assign_a_lead_to_someone_else_in_the_admin(client, other_sales_user):
+    """The owner rule of the services shows as a field error in the admin, not a 500."""
+    from crm.models import User
+    from leads.models import Lead
+    from tests.factories import LeadFactory, UserFactory
+
+    from django.contrib.auth.models import Permission
+
+    clerk = UserFactory(username="clerk", role=User.Role.SALES, is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_lead", "change_lead"]))
+    lead = LeadFactory(owner=clerk)
+    client.force_login(clerk)
+    url = f"/admin/leads/lead/{lead.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {k: ("" if v is None else v) for k, v in form.initial.items() if k in form.fields}
+    data.update(owner=other_sales_user.pk, custom_fields="{}", value="0.00")
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Sales users can assign leads only to themselves." in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.owner_id == clerk.pk and Lead.objects.filter(owner=other_sales_user).count() == 0
