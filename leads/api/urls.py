@@ -1,5 +1,4 @@
 from crm.api.routers import OptionalSlashRouter
-
 from leads.api import imports, views
 
 # Paths work with and without a trailing slash, without redirects (DESIGN.md decision 2).

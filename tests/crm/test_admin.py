@@ -243,11 +243,11 @@ def test_non_staff_cannot_open_the_admin(client, sales_user):
 
 def test_sales_staff_cannot_assign_a_lead_to_someone_else_in_the_admin(client, other_sales_user):
     """The owner rule of the services shows as a field error in the admin, not a 500."""
+    from django.contrib.auth.models import Permission
+
     from crm.models import User
     from leads.models import Lead
     from tests.factories import LeadFactory, UserFactory
-
-    from django.contrib.auth.models import Permission
 
     clerk = UserFactory(username="clerk", role=User.Role.SALES, is_staff=True)
     clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_lead", "change_lead"]))

@@ -26,8 +26,14 @@ DEMO_USERS = [
     ("sales2", "crm-demo-sales", User.Role.SALES, "Sofia", "Closer"),
     ("sales3", "crm-demo-sales", User.Role.SALES, "Tom", "Hunter"),
 ]
-FIRST = "Alice Bob Carla Dev Elena Farid Grace Hugo Ines Jonas Kira Liam Mona Nils Olga Pavel Quinn Rosa Sven Tara".split()
-LAST = "Johnson Okafor Schmidt Tanaka Rossi Dubois Novak Silva Larsen Kowalski Haddad Murphy Chen Ivanova Berg".split()
+FIRST = [
+    "Alice", "Bob", "Carla", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira",
+    "Liam", "Mona", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sven", "Tara",
+]
+LAST = [
+    "Johnson", "Okafor", "Schmidt", "Tanaka", "Rossi", "Dubois", "Novak", "Silva", "Larsen",
+    "Kowalski", "Haddad", "Murphy", "Chen", "Ivanova", "Berg",
+]
 COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods",
              "Hooli", "Vandelay Imports", "Soylent Labs", "Tyrell Energy", ""]
 TITLES = ["CEO", "Head of Sales", "Operations Director", "Procurement Manager", "CTO", "Office Manager"]
