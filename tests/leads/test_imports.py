@@ -19,6 +19,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -520,6 +521,22 @@ def test_interrupted_job_resumes_after_its_last_batch():
         "completed", 2500, 2500, 0)
     assert Lead.objects.count() == 2500
     assert [p.processed_rows for p in seen] == [2000, 2500, 2500]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_lost_its_claim_stops_without_importing_twice():
+    # Outside a test transaction the MySQL import commits from its writer thread, as in production.
+    content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(2500))).encode()
+    job = imports.import_create(user=None, file=upload("big.csv", content), enqueue=False)
+
+    def another_worker_commits_a_batch(progress):
+        # Its heartbeat looked stale, another worker took the job over and moved it on.
+        if progress.processed_rows == 1000:
+            LeadImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + 1000)
+
+    assert imports.import_run(job.pk, progress=another_worker_commits_a_batch) is None
+    assert Lead.objects.count() == 1000  # the second batch rolled back instead of being imported twice
+    assert LeadImport.objects.get(pk=job.pk).status == "running"  # still the other worker's
 
 
 def test_resume_stalled_requeues_dead_and_lost_jobs(django_capture_on_commit_callbacks):
