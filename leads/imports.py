@@ -715,55 +715,56 @@ class _LeadWriter:
             qn(meta.db_table), ", ".join(qn(f.column) for f in columns), ", ".join(["%s"] * len(columns))
         )
         self.sql_head = self.sql[: self.sql.index(" VALUES ") + 8].encode()
-        self.tail: tuple = ()
         self.plain = operator.itemgetter(*self.PLAIN)
         value_field = meta.get_field("value")
         self.digits = (value_field.max_digits, value_field.decimal_places)
         self.json_encoder = meta.get_field("custom_fields").encoder
         self.native_uuid = connection.features.has_native_uuid_field
 
-    def rows(self, leads: list[dict], now: datetime) -> list[tuple]:
-        """The per-row parameters of ``leads`` (dicts from :func:`_build_lead`): the row values
-        and the new UUIDv7 ``id`` (also set in each dict). The batch's timestamps and the
-        constants are kept in ``self.tail`` for :meth:`insert`."""
-        ops = self.connection.ops
+    def prepare(self, leads: list[dict], now: datetime) -> list:
+        """One INSERT payload per lead (dicts from :func:`_build_lead`), in column order, with
+        the batch's timestamps ``now``; gives each lead its UUIDv7 ``id``.
+
+        A payload is the parameter tuple, or on MySQL the row's ``(…)`` SQL values already
+        escaped by the driver (``literal``, as executemany does), so the writer thread only
+        joins and sends them. Call from the reading thread: it is pure CPU.
+        """
+        connection = self.connection
+        ops = connection.ops
         stamp = ops.adapt_datetimefield_value(now)
-        self.tail = (stamp, stamp, stamp, *self.constants)
+        tail = (stamp, stamp, stamp, *self.constants)
         plain, native_uuid, digits, encoder = self.plain, self.native_uuid, self.digits, self.json_encoder
         adapt_decimal, adapt_json, adapt_datetime = (ops.adapt_decimalfield_value, ops.adapt_json_value,
                                                      ops.adapt_datetimefield_value)
-        out = []
+        rows = []
         for values in leads:
             values["id"] = pk = uuid7()
             when = values["schedule_at"]
-            out.append(plain(values) + (
+            rows.append(plain(values) + (
                 adapt_decimal(values["value"], *digits),
                 adapt_json(values["custom_fields"], encoder),
                 None if when is None else adapt_datetime(when),
                 pk if native_uuid else pk.hex,
             ))
-        return out
-
-    def insert(self, rows: list[tuple]) -> None:
-        """INSERT ``rows`` (from :meth:`rows`) with the current tail."""
-        connection = self.connection
         if connection.vendor != "mysql":
-            tail = self.tail
-            with connection.cursor() as cursor:
-                cursor.executemany(self.sql, [row + tail for row in rows])
-            return
-        # MySQL: the same multi-row INSERT mysqlclient's executemany builds, but the tail half of
-        # every row (timestamps, constants) is escaped once per batch instead of once per row,
-        # and statements are cut at 1 MB instead of 64 KB. Values go through the driver's own
-        # escaping (``literal``), as with executemany.
+            return [row + tail for row in rows]
+        # The tail (timestamps, constants) is escaped once per batch instead of once per row.
         connection.ensure_connection()
         literal = connection.connection.literal
-        tail = b"," + b",".join([literal(v) for v in self.tail]) + b")"
-        head = self.sql_head
-        chunk, size = [], 0
+        tail_sql = b"," + b",".join([literal(v) for v in tail]) + b")"
+        return [b"(" + b",".join([literal(v) for v in row]) + tail_sql for row in rows]
+
+    def insert(self, payloads: list) -> None:
+        """INSERT the leads whose :meth:`prepare` payloads are given."""
+        connection = self.connection
         with connection.cursor() as cursor:
-            for row in rows:
-                part = b"(" + b",".join([literal(v) for v in row]) + tail
+            if connection.vendor != "mysql":
+                cursor.executemany(self.sql, payloads)
+                return
+            # The multi-row INSERT mysqlclient's executemany would build, cut at 1 MB instead
+            # of 64 KB (fewer round trips; max_allowed_packet is 16 MB or more).
+            head, chunk, size = self.sql_head, [], 0
+            for part in payloads:
                 chunk.append(part)
                 size += len(part)
                 if size >= MYSQL_STATEMENT_BYTES:
@@ -782,12 +783,14 @@ class _LeadWriter:
 
 
 class _Batch:
-    """Up to BATCH_SIZE rows: candidate leads with their row numbers, and rows already rejected."""
+    """Up to BATCH_SIZE rows: candidate leads with their row numbers, their INSERT payloads
+    (``payloads[i]`` for ``leads[i]``), and the rows already rejected."""
 
-    __slots__ = ("leads", "errors", "size")
+    __slots__ = ("leads", "payloads", "errors", "size")
 
     def __init__(self):
         self.leads: list[tuple[int, dict]] = []
+        self.payloads: list = []
         self.errors: list[tuple[int, str]] = []
         self.size = 0
 
@@ -798,7 +801,7 @@ def _duplicate_note(existing_id, existing_job_id, job: LeadImport) -> str:
     return str(existing_id)
 
 
-def _dedupe(batch: _Batch, ctx: _Context) -> list[tuple[int, dict]]:
+def _dedupe(batch: _Batch, ctx: _Context) -> list[tuple[int, dict, object]]:
     """Drop (as row errors) leads that duplicate a live lead or an earlier row of the batch.
 
     Two queries whatever the batch size: existing live emails, and existing live phones in the
@@ -825,7 +828,7 @@ def _dedupe(batch: _Batch, ctx: _Context) -> list[tuple[int, dict]]:
     seen_emails: dict[str, int] = {}
     seen_phones: dict[str, int] = {}
     keep = []
-    for row_no, lead in batch.leads:
+    for (row_no, lead), payload in zip(batch.leads, batch.payloads, strict=True):
         email, phone = lead["live_email"], lead["phone"]
         if email and email in taken_emails:
             note = _duplicate_note(*taken_emails[email], ctx.job)
@@ -843,19 +846,19 @@ def _dedupe(batch: _Batch, ctx: _Context) -> list[tuple[int, dict]]:
                 seen_emails[email] = row_no
             if phone:
                 seen_phones[phone] = row_no
-            keep.append((row_no, lead))
+            keep.append((row_no, lead, payload))
     return keep
 
 
-def _insert_one_by_one(writer: _LeadWriter, rows: list[tuple[int, dict]], params: list[tuple],
+def _insert_one_by_one(writer: _LeadWriter, rows: list[tuple[int, dict, object]],
                        errors: list[tuple[int, str]]) -> list[dict]:
     """After a batch insert failed (a concurrent writer took an email first), insert each lead
     in its own savepoint so only the offending rows become errors."""
     created = []
-    for (row_no, lead), one in zip(rows, params, strict=True):
+    for row_no, lead, payload in rows:
         try:
             with transaction.atomic():
-                writer.insert([one])
+                writer.insert([payload])
             created.append(lead)
         except IntegrityError:
             other = Lead.objects.filter(live_email=lead["live_email"]).values_list("pk", flat=True).first() \
@@ -887,14 +890,13 @@ def _commit_batch(batch: _Batch, ctx: _Context, expected: int) -> tuple[int, int
         if not claimed:
             raise _LostClaim
         rows = _dedupe(batch, ctx) if batch.leads else []
-        leads = [lead for _, lead in rows]
+        leads = [lead for _, lead, _ in rows]
         if leads:
-            params = ctx.writer.rows(leads, now)
             try:
                 with transaction.atomic():
-                    ctx.writer.insert(params)
+                    ctx.writer.insert([payload for _, _, payload in rows])
             except (IntegrityError, DataError):
-                leads = _insert_one_by_one(ctx.writer, rows, params, batch.errors)
+                leads = _insert_one_by_one(ctx.writer, rows, batch.errors)
         if batch.errors:
             LeadImportError.objects.bulk_create(
                 [LeadImportError(job_id=job.pk, row=row_no, error=error[:500]) for row_no, error in batch.errors],
@@ -1056,6 +1058,7 @@ class _BatchSink:
             connections.close_all()  # this thread's own connection
 
     def put(self, batch: _Batch) -> None:
+        batch.payloads = self.ctx.writer.prepare([lead for _, lead in batch.leads], timezone.now())
         if not self.threaded:
             self._commit(batch)
             return
