@@ -11,6 +11,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
@@ -18,6 +19,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     role = User.Role.SALES
     password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create and results:
+            instance.save(update_fields=["password"])
 
 
 class LeadFactory(factory.django.DjangoModelFactory):
