@@ -12,15 +12,17 @@ The flow, shared by the API, the import page and ``manage.py import_leads``:
 * :func:`import_run` claims the job with a conditional UPDATE (two workers never run one job),
   counts the rows in a quick first pass, then streams the stored file: each batch of
   :data:`BATCH_SIZE` rows costs one query for existing emails, one for existing phones, one
-  ``bulk_create`` of leads and one of row errors, and one UPDATE of the job's counters, all in
-  one transaction. A re-run (task retry, :func:`import_resume_stalled`) skips the rows already
-  counted in ``processed_rows``.
+  multi-row INSERT of leads (:class:`_LeadWriter`) and a ``bulk_create`` of row errors, the
+  (owner, status) rollup and one UPDATE of the job's counters, all in one transaction. A re-run
+  (task retry, :func:`import_resume_stalled`) skips the rows already counted in
+  ``processed_rows``. No timeline entry is written per imported lead.
 * Rows that cannot become a lead (no name, unusable phone, bad date/score/value, a duplicate of
   a live lead or of an earlier row) are reported with their row number and reason; every other
   row still imports. Importing the same file twice therefore creates nothing the second time.
 
-Memory stays flat whatever the file size: the file is read as a stream, and only one batch of
-rows (plus its lookups) is held at a time.
+Memory stays flat whatever the file size: the file is read as a stream, and only a few batches
+of rows (plus their lookups) are held at a time. On MySQL/MariaDB the batches are written by a
+second thread while the next one is parsed (:class:`_BatchSink`).
 """
 
 from __future__ import annotations
@@ -202,7 +204,7 @@ def _open_rows(fileobj) -> Iterator[Iterator[list[str]]]:
     encoding, errors = _encoding_for(head)
     text = io.TextIOWrapper(fileobj, encoding=encoding, errors=errors, newline="")
     try:
-        first = text.readline()
+        first = text.readline(1024 * 1024)  # bounded even for a "CSV" without line breaks
         if _CONTROL.search(first):
             raise ImportFileError("This is not a CSV file: it contains binary data.", code="not_csv")
         reader = csv.reader(itertools.chain([first], text), delimiter=_sniff_delimiter(first), strict=False)
@@ -368,7 +370,8 @@ def _resolve_owner(user: User | None, owner) -> User | None:
         return None
     if not isinstance(owner, User):
         text = str(owner).strip()
-        found = User.objects.filter(pk=int(text), is_active=True).first() if text.isdigit() else None
+        is_id = text.isascii() and text.isdigit() and len(text) < 19  # fits a BIGINT
+        found = User.objects.filter(pk=int(text), is_active=True).first() if is_id else None
         if found is None:
             raise ServiceError(f"Unknown owner: {text[:ECHO_CHARS]!r} is not the id of an active user.",
                                code="unknown_owner", field="owner")
@@ -562,7 +565,7 @@ def _parse_schedule(text: str) -> datetime:
             moment = datetime.combine(day, time()) if day else None
     except ValueError:
         moment = None
-    if moment is None:
+    if moment is None or not 1900 <= moment.year <= 2200:  # beyond that it is a typo (and MySQL refuses year 1)
         raise ValueError(f"Invalid schedule_at: {_echo(text)} (expected ISO 8601, e.g. 2025-06-24T14:00:00Z)")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
@@ -1174,14 +1177,3 @@ def import_resume_stalled(*, now: datetime | None = None) -> list[str]:
     if requeued:
         logger.info("Re-queued stalled imports: %s", ", ".join(requeued))
     return requeued
-
-
-def import_summary(job: LeadImport) -> dict:
-    """Seed 004's response body for ``job``: ``{success_count, error_count, errors (first
-    100, row order), total_processed}``."""
-    return {
-        "success_count": job.success_count,
-        "error_count": job.error_count,
-        "errors": import_errors(job),
-        "total_processed": job.success_count + job.error_count,
-    }

@@ -220,6 +220,14 @@ def test_good_row_details_closed_won_extension_and_date_only():
     assert lead.schedule_at == datetime(2025, 7, 1, tzinfo=UTC)
 
 
+def test_out_of_range_dates_are_row_errors():
+    job = run_import(b"first_name,phone,schedule_at\n"
+                     b"Old,+14155552671,0001-01-01\n"
+                     b"Ok,+14155552672,2030-01-01T09:30:00+02:00\n")
+    assert errors_of(job) == {2: "Invalid schedule_at: 0001-01-01 (expected ISO 8601, e.g. 2025-06-24T14:00:00Z)"}
+    assert Lead.objects.get().schedule_at == datetime(2030, 1, 1, 7, 30, tzinfo=UTC)
+
+
 def test_reimporting_the_same_file_creates_nothing(sales_user):
     first = run_import(data_file("seed_example.csv"), user=sales_user)
     before = set(Lead.objects.values_list("pk", flat=True))
@@ -401,6 +409,8 @@ def test_too_big_is_a_400(api, settings):
         ("?region=United+States", "invalid_region"),
         ("?owner=999999", "unknown_owner"),
         ("?owner=alice", "unknown_owner"),
+        ("?owner=" + "9" * 40, "unknown_owner"),
+        ("?owner=%C2%B2", "unknown_owner"),
         ("?source=" + "s" * 51, "invalid_source"),
     ],
 )

@@ -70,7 +70,8 @@ class Command(BaseCommand):
     def _owner(value: str | None):
         if not value:
             return None
-        user = User.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        is_id = value.isascii() and value.isdigit() and len(value) < 19
+        user = User.objects.filter(pk=int(value)).first() if is_id else None
         user = user or User.objects.filter(username=value).first()
         if user is None:
             raise CommandError(f"Unknown owner: no user with id or username {value!r}.")
