@@ -24,6 +24,14 @@ class ParsedPhone:
     verified: bool
 
 
+def _parse_possible(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_possible_number(number) else None
+
+
 def normalize_phone(raw: str, region: str | None = None) -> ParsedPhone:
     """Parse ``raw`` (any common notation, ``x123``/``ext. 123`` extensions, ``00``/``001`` prefixes).
 
@@ -34,17 +42,13 @@ def normalize_phone(raw: str, region: str | None = None) -> ParsedPhone:
     if not text:
         raise InvalidPhoneNumber("Phone number is empty")
     region = (region or settings.DEFAULT_PHONE_REGION or "US").upper()
-    if text.startswith("00"):
+    number = _parse_possible(text, region)
+    if number is None and text.startswith("00"):
         # "00" is the international prefix almost everywhere ("001-…" = +1); libphonenumber only
-        # strips the default region's own prefix (011 in the US), so rewrite it as "+".
-        dialable = "+" + text[2:].lstrip(" -.")
-    else:
-        dialable = text
-    try:
-        number = phonenumbers.parse(dialable, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidPhoneNumber(f"Invalid phone number format: {text}") from None
-    if not phonenumbers.is_possible_number(number):
+        # strips the region's own (011 in the US). Read it as "+" when the national reading is
+        # impossible, so a national number that merely starts with 00 is still kept.
+        number = _parse_possible("+" + text[2:].lstrip(" -."), region)
+    if number is None:
         raise InvalidPhoneNumber(f"Invalid phone number format: {text}")
     return ParsedPhone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),

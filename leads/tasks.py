@@ -35,3 +35,13 @@ def resume_stalled_imports() -> list[str]:
     Returns the re-queued job ids. See :func:`leads.imports.import_resume_stalled`.
     """
     return imports.import_resume_stalled()
+
+
+@shared_task(name="leads.rebuild_stage_counts")
+def rebuild_stage_counts() -> int:
+    """Beat job (nightly): recompute the (owner, status) lead totals from the leads table, so a
+    change made outside the services (a raw bulk load, a restored backup) heals within a day.
+    Returns the live lead total. See :func:`leads.services.stage_counts_rebuild`."""
+    from leads.services import stage_counts_rebuild
+
+    return stage_counts_rebuild()
