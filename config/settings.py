@@ -152,6 +152,8 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
+# Lead search: a word matching more leads than this is filtered in the ordered scan, not by ids.
+LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
 
 # --- Static, uploads ----------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -13,7 +13,7 @@ from django.db.models import Q
 from crm.errors import ServiceError
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import services
-from leads.models import Lead, LeadImport, LeadImportError
+from leads.models import Lead, LeadImport, LeadImportError, LeadStageCount
 
 # Fields the form edits; everything else on a lead is kept by the services (read-only here).
 EDITABLE_FIELDS = ("first_name", "last_name", "email", "phone", "company", "job_title", "status", "source",
@@ -217,3 +217,21 @@ class LeadImportErrorAdmin(admin.ModelAdmin):
         if search_term.strip().isdigit():
             return queryset.filter(Q(row=int(search_term)) | Q(error__icontains=search_term)), False
         return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(LeadStageCount)
+class LeadStageCountAdmin(admin.ModelAdmin):
+    """Read-only view of the lead totals per owner and status (kept by the services; rebuilt
+    by ``manage.py rebuild_lead_counts``)."""
+
+    list_display = ("owner_id", "status", "n")
+    list_filter = ("status",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -16,8 +16,12 @@ from crm.phones import InvalidPhoneNumber, normalize_phone
 
 # Above this many matches a list reports "at least N" instead of counting every row.
 COUNT_CAP = 10_000
-# A search word with more matches than this is filtered in the ordered scan instead of by ids.
-SEARCH_ID_CAP = 1_000
+
+
+def search_id_cap() -> int:
+    """A search word with more matches than this (setting ``LEAD_SEARCH_ID_CAP``, default
+    1,000) is filtered in the ordered scan instead of by ids."""
+    return settings.LEAD_SEARCH_ID_CAP
 
 
 def search_branches(word: str) -> list[Q]:
@@ -63,22 +67,24 @@ class LeadQuerySet(models.QuerySet):
         """Prefix search over first/last name, email, company and phone; every word must match.
 
         A full name ("Alice Johnson") matches first and last name together; digits match phones
-        with or without their country code. Rare words (at most ``SEARCH_ID_CAP`` matches) are
+        with or without their country code. Rare words (at most :func:`search_id_cap` matches) are
         resolved to ids through index-only range scans on each column's own index, which stays
         fast at any table size; a word more common than that is applied as an OR filter, which
         the ordered index scan satisfies quickly because matches are dense. ``search_capped``
-        on the returned queryset's query tells whether any word was that common.
+        on the returned queryset's query tells whether every word was that common (and the
+        total is then reported as "more than search_id_cap()").
         """
         ids: set | None = None
         common: list[Q] = []
         for word in text.split()[:5]:
             branches = search_branches(word)
             found: set | None = set()
+            cap = search_id_cap()
             for branch in branches:
                 found.update(
-                    Lead.objects.filter(branch).order_by().values_list("pk", flat=True)[: SEARCH_ID_CAP + 1]
+                    Lead.objects.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1]
                 )
-                if len(found) > SEARCH_ID_CAP:
+                if len(found) > cap:
                     found = None
                     break
             if found is None:
@@ -93,17 +99,19 @@ class LeadQuerySet(models.QuerySet):
             qs = qs.filter(pk__in=ids)
         for match in common:
             qs = qs.filter(match)
-        qs.query.search_capped = bool(common)
+        # Capped only when no word was rare: with one rare word the candidates are at most
+        # search_id_cap() ids, cheap to count exactly.
+        qs.query.search_capped = ids is None and bool(common)
         return qs
 
     def fast_count(self) -> tuple[int, bool]:
         """``(count, exact)`` without scanning a million rows: counts at most ``COUNT_CAP + 1``.
 
         After a search with a word too common to resolve by ids, counting would scan the table:
-        the answer is then "more than ``SEARCH_ID_CAP``" without a query.
+        the answer is then "more than :func:`search_id_cap`" without a query.
         """
         if getattr(self.query, "search_capped", False):
-            return SEARCH_ID_CAP, False
+            return search_id_cap(), False
         capped = self.order_by().values("pk")[: COUNT_CAP + 1].count()
         if capped <= COUNT_CAP:
             return capped, True

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from crm.models import Interaction, User
 from leads import services
-from leads.models import Lead, LeadImport, LeadImportError
+from leads.models import Lead, LeadImport, LeadImportError, LeadStageCount
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,10 +41,16 @@ def data(sales_user, manager):
             "row_error": job.row_errors.first(), "user": sales_user}
 
 
-@pytest.mark.parametrize("model", [User, Interaction, Lead, LeadImport, LeadImportError])
+@pytest.mark.parametrize("model", [User, Interaction, Lead, LeadImport, LeadImportError, LeadStageCount])
 def test_changelists_render(admin_client, data, model):
     response = admin_client.get(changelist(model))
     assert response.status_code == 200
+
+
+def test_lead_totals_admin_shows_the_rollup_read_only(admin_client, data):
+    body = admin_client.get(changelist(LeadStageCount)).content.decode()
+    assert "Add lead stage count" not in body
+    assert LeadStageCount.objects.filter(n__gt=0).exists()
 
 
 def test_lead_changelist_shows_deleted_leads_and_filters_them(admin_client, data):

@@ -108,3 +108,19 @@ def test_count_matches_the_rows_for_rollup_and_capped_paths(manager, sales_user,
             fs = _filter(query, user)
             assert fs.is_valid()
             assert fs.count() == (fs.qs.count(), True), (query, user)
+
+
+def test_search_with_a_common_and_a_rare_word_counts_exactly(manager_api, settings):
+    """A word with more than LEAD_SEARCH_ID_CAP matches is filtered in the scan; a rare word
+    beside it still bounds the candidates, so the total is exact, not the "more than N" cap."""
+    from tests.factories import LeadFactory
+
+    settings.LEAD_SEARCH_ID_CAP = 3
+    for i in range(5):
+        LeadFactory(first_name="Grace", last_name=f"Common{i}")
+    LeadFactory(first_name="Grace", last_name="Featherstonhaugh")
+    body = manager_api.get("/api/v1/leads", {"search": "Grace Featherstonhaugh"}).json()
+    assert body["count"] == 1 and "count_exact" not in body
+    assert [row["last_name"] for row in body["results"]] == ["Featherstonhaugh"]
+    body = manager_api.get("/api/v1/leads", {"search": "Grace"}).json()
+    assert body["count"] == 3 and body["count_exact"] is False and len(body["results"]) == 6
