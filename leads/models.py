@@ -189,7 +189,9 @@ class Lead(models.Model):
         # Every list filter and ordering has an index led by deleted_at, since every list
         # reads live leads only (deleted_at IS NULL).
         indexes = [
-            models.Index(fields=["deleted_at", "created_at"], name="lead_live_created"),
+            # id then owner after created_at: the default order scans this index alone, and a
+            # sales user's scope (own + unassigned) filters from it without row lookups.
+            models.Index(fields=["deleted_at", "created_at", "id", "owner"], name="lead_live_created_owner"),
             models.Index(fields=["deleted_at", "updated_at"], name="lead_live_updated"),
             models.Index(fields=["deleted_at", "last_interaction_at"], name="lead_live_last_inter"),
             models.Index(fields=["deleted_at", "score"], name="lead_live_score"),
