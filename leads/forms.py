@@ -8,6 +8,7 @@ from django import forms
 from crm.errors import ServiceError
 from crm.models import Interaction, User
 from leads.models import Lead
+from leads.services import assignable_owners
 
 # ServiceError.field names that differ from the form's field names.
 _SERVICE_FIELD_ALIASES = {"owner_id": "owner", "name": "first_name", "type": "kind", "phone_e164": "phone"}
@@ -50,10 +51,7 @@ class LeadForm(ServiceErrorMixin, forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        owners = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-        if not user.sees_all:
-            owners = owners.filter(pk=user.pk)
-        self.fields["owner"].queryset = owners
+        self.fields["owner"].queryset = assignable_owners(user)
         self.fields["owner"].label_from_instance = lambda u: u.full_name
 
     @staticmethod

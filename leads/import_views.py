@@ -18,6 +18,7 @@ from crm.errors import ServiceError
 from crm.models import User
 from leads import imports
 from leads.imports import FIELD_ALIASES
+from leads.services import assignable_owners
 
 RECENT_IMPORTS = 10
 
@@ -37,10 +38,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        owners = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-        if not user.sees_all:
-            owners = owners.filter(pk=user.pk)
-        self.fields["owner"].queryset = owners
+        self.fields["owner"].queryset = assignable_owners(user)
         self.fields["owner"].label_from_instance = lambda u: u.full_name
         self.fields["owner"].initial = user.pk
         self.fields["region"].widget.attrs["placeholder"] = settings.DEFAULT_PHONE_REGION

@@ -94,6 +94,15 @@ def _check_owner(user: User | None, owner: User | None) -> None:
                            field="owner_id")
 
 
+def assignable_owners(user: User):
+    """Users ``user`` may make the owner of a lead (decision 8: sales users only themselves),
+    active ones, ordered by name: the owner choices of every form."""
+    owners = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    if user is None or not user.is_authenticated:
+        return owners.none()
+    return owners if user.sees_all else owners.filter(pk=user.pk)
+
+
 def lead_check_owner(*, user: User | None, owner: User | None) -> None:
     """Raise ServiceError if ``user`` may not assign a lead to ``owner`` (for forms that show
     it on the field before calling :func:`lead_create`/:func:`lead_update`, which check again)."""
