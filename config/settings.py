@@ -154,6 +154,10 @@ USE_TZ = True
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 # Lead search: a word matching more leads than this is filtered in the ordered scan, not by ids.
 LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
+# Above this many matches a filtered list reports "at least N" instead of counting every row.
+LEAD_COUNT_CAP = env.int("LEAD_COUNT_CAP", default=10_000)
+# Newest cards per board column; the column's "more" link opens the filtered list.
+LEAD_BOARD_CARDS = env.int("LEAD_BOARD_CARDS", default=50)
 
 # --- Static, uploads ----------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -197,7 +197,7 @@ class LeadFilterSet(django_filters.FilterSet):
         """``(total, exact)`` for the filtered list without ``COUNT(*)`` over the table.
 
         Status/owner filters (and the sales scope: own + unassigned) are summed from
-        :class:`LeadStageCount`; anything else counts at most ``COUNT_CAP + 1`` matching rows.
+        :class:`LeadStageCount`; anything else counts at most ``LEAD_COUNT_CAP + 1`` matching rows.
         """
         data = self.form.cleaned_data if self.has_filters and self.form.is_valid() else {}
         active = {name for name, value in data.items() if value not in (None, "", [], ())}

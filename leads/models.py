@@ -14,9 +14,6 @@ from django.utils import timezone
 from crm.ids import uuid7
 from crm.phones import InvalidPhoneNumber, normalize_phone
 
-# Above this many matches a list reports "at least N" instead of counting every row.
-COUNT_CAP = 10_000
-
 
 def search_id_cap() -> int:
     """A search word with more matches than this (setting ``LEAD_SEARCH_ID_CAP``, default
@@ -105,17 +102,19 @@ class LeadQuerySet(models.QuerySet):
         return qs
 
     def fast_count(self) -> tuple[int, bool]:
-        """``(count, exact)`` without scanning a million rows: counts at most ``COUNT_CAP + 1``.
+        """``(count, exact)`` without scanning a million rows: counts at most
+        ``settings.LEAD_COUNT_CAP + 1`` rows (above it a list reports "at least N").
 
         After a search with a word too common to resolve by ids, counting would scan the table:
         the answer is then "more than :func:`search_id_cap`" without a query.
         """
         if getattr(self.query, "search_capped", False):
             return search_id_cap(), False
-        capped = self.order_by().values("pk")[: COUNT_CAP + 1].count()
-        if capped <= COUNT_CAP:
+        cap = settings.LEAD_COUNT_CAP
+        capped = self.order_by().values("pk")[: cap + 1].count()
+        if capped <= cap:
             return capped, True
-        return COUNT_CAP, False
+        return cap, False
 
 
 class Lead(models.Model):

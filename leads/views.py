@@ -10,6 +10,7 @@ An HTMX request (``HX-Request`` header) gets the partial it swaps; anything else
 import json
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import OuterRef, Q, Subquery
@@ -30,7 +31,6 @@ from leads.filters import DEFAULT_ORDERING, LeadFilterSet, normalize_ordering
 from leads.forms import InteractionForm, LeadForm
 from leads.models import Lead
 
-BOARD_CARDS = 50  # newest cards per board column; the column's "more" link opens the list
 TIMELINE_PAGE = 20
 FILTER_PARAMS = ("search", "q", "status", "call_status", "owner", "source", "created_after", "created_before")
 
@@ -167,7 +167,7 @@ class LeadBoardView(LoginRequiredMixin, View):
 
     The list's filters apply (owner, source, search, dates); status and ordering are the
     board's own. Each column reads its total the way the list does (the rollup, or a capped
-    count) and ``BOARD_CARDS`` rows through the (status, deleted_at, created_at) index, so the
+    count) and ``settings.LEAD_BOARD_CARDS`` rows through the (status, deleted_at, created_at) index, so the
     page never loads the whole table: 2 queries per column whatever the table's size.
     """
 
@@ -186,10 +186,10 @@ class LeadBoardView(LoginRequiredMixin, View):
             count, exact = _count(LeadFilterSet(more, queryset=column_qs, request=request), column_qs)
             columns.append({
                 "status": status, "label": label, "count": count, "count_exact": exact,
-                "cards": list(column_qs[:BOARD_CARDS]),
+                "cards": list(column_qs[: settings.LEAD_BOARD_CARDS]),
                 "more_url": f"{list_url}?{more.urlencode()}",
             })
-        context = {**filter_context(request), "columns": columns, "board_cards": BOARD_CARDS,
+        context = {**filter_context(request), "columns": columns, "board_cards": settings.LEAD_BOARD_CARDS,
                    "filter_errors": filterset.errors}
         return render_page_or_partial(request, "leads/lead_board.html", "leads/partials/_lead_board_columns.html",
                                       context)

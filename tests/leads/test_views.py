@@ -184,8 +184,8 @@ def test_list_paginates_with_page_and_limit_offset(client_sam, sam):
     assert "Nothing on this page" in html and "Back to the first page" in html
 
 
-def test_list_shows_capped_count_as_n_plus(client_sam, sam, monkeypatch):
-    monkeypatch.setattr("leads.models.COUNT_CAP", 3)
+def test_list_shows_capped_count_as_n_plus(client_sam, sam, settings):
+    settings.LEAD_COUNT_CAP = 3
     for i in range(5):
         LeadFactory(first_name="Capped", last_name=str(i), owner=sam)
     # A search cannot be answered from the rollup, so the total is a capped count.
@@ -256,8 +256,8 @@ def test_board_has_a_column_per_status_with_counts_and_cards(client_sam, sam):
     assert "/static/js/app.js" in html
 
 
-def test_board_shows_newest_cards_and_a_more_link(client_sam, sam, monkeypatch):
-    monkeypatch.setattr("leads.views.BOARD_CARDS", 2)
+def test_board_shows_newest_cards_and_a_more_link(client_sam, sam, settings):
+    settings.LEAD_BOARD_CARDS = 2
     for i in range(3):
         LeadFactory(first_name=f"N{i}", last_name="X", owner=sam, source="Web",
                     created_at=timezone.now() - dt.timedelta(hours=i))
