@@ -6,13 +6,16 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 HOST_PORT=${HOST_PORT:-127.0.0.1:8000}
 
-trap 'kill 0 2>/dev/null' EXIT INT TERM
 # -B runs beat inside the worker: fine for one machine; docker-compose runs a separate beat.
 $BIN/celery -A config worker -B -Q default,imports,calling,meta --concurrency=2 --loglevel=INFO &
-$BIN/python manage.py runserver "$HOST_PORT" --noreload &
-sleep 2
+worker=$!
+# The worker is a background job (it ignores Ctrl-C): stop it, and wait for its warm shutdown,
+# whenever this script ends.
+trap 'kill -TERM $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT
+
 echo
-echo "  CRM running at http://$HOST_PORT/  (admin: /admin/, API docs: /docs)"
+echo "  CRM starting at http://$HOST_PORT/  (admin: /admin/, API docs: /docs)"
 echo "  Demo login: admin / crm-demo-admin (also sales1 / crm-demo-sales, manager / crm-demo-manager)"
+echo "  Ctrl-C stops the web server and the worker."
 echo
-wait
+$BIN/python manage.py runserver "$HOST_PORT" --noreload
