@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from rest_framework.exceptions import ValidationError as QueryParamError
 
-from crm.api.pagination import DEFAULT_LIMIT, count_rows, page_window, slice_page
+from crm.api.pagination import DEFAULT_LIMIT, page_window, slice_page
 from crm.errors import ServiceError
 from crm.models import Interaction, User
 from leads import services
@@ -70,8 +70,8 @@ def owner_choices(user: User) -> list[tuple[str, str]]:
     """The owner filter's options: a sales user only ever sees their own or unassigned leads."""
     choices = [("me", "Me"), ("none", "Unassigned")]
     if user.sees_all:
-        users = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-        choices += [(str(u.pk), u.full_name) for u in users.only("pk", "username", "first_name", "last_name")]
+        users = services.assignable_owners(user).only("pk", "username", "first_name", "last_name")
+        choices += [(str(u.pk), u.full_name) for u in users]
     return choices
 
 
@@ -85,13 +85,6 @@ def filter_context(request) -> dict:
         "owner_choices": owner_choices(request.user),
         "filters_active": any(request.GET.get(name) for name in FILTER_PARAMS),
     }
-
-
-def _count(filterset: LeadFilterSet, queryset) -> tuple[int, bool]:
-    """``(total, exact)`` the way the API counts: the filterset's rollup-backed ``count()`` when
-    it has one, else the queryset's capped ``fast_count()`` (``count_rows``)."""
-    counter = getattr(filterset, "count", None)
-    return counter(queryset) if counter else count_rows(queryset)
 
 
 class _QueryParams:
@@ -130,7 +123,7 @@ class LeadListView(LoginRequiredMixin, View):
             limit, offset, page_style = page_window(_QueryParams(request))
         except QueryParamError:
             limit, offset, page_style = DEFAULT_LIMIT, 0, False
-        count, exact = _count(filterset, queryset)
+        count, exact = filterset.count(queryset)
         leads = slice_page(queryset, limit, offset)
         has_next = offset + limit < count or (not exact and len(leads) == limit)
         ordering = normalize_ordering(request.GET) or DEFAULT_ORDERING
@@ -183,7 +176,7 @@ class LeadBoardView(LoginRequiredMixin, View):
             column_qs = queryset.filter(status=status)
             more = params.copy()
             more["status"] = status
-            count, exact = _count(LeadFilterSet(more, queryset=column_qs, request=request), column_qs)
+            count, exact = LeadFilterSet(more, queryset=column_qs, request=request).count(column_qs)
             columns.append({
                 "status": status, "label": label, "count": count, "count_exact": exact,
                 "cards": list(column_qs[: settings.LEAD_BOARD_CARDS]),

@@ -14,8 +14,7 @@
 """
 
 from django.db import OperationalError
-from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import StreamingHttpResponse
 from django.urls import re_path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -24,6 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.api.lookups import get_by_uuid_or_404
 from leads import imports
 from leads.models import LeadImport
 
@@ -220,11 +220,7 @@ class LeadImportViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.R
         return qs
 
     def get_object(self):
-        try:
-            pk = LeadImport._meta.pk.to_python(self.kwargs["pk"])
-        except Exception:  # noqa: BLE001 - a malformed id is just another unknown job
-            raise Http404 from None
-        return get_object_or_404(imports.imports_visible_to(self.request.user), pk=pk)
+        return get_by_uuid_or_404(imports.imports_visible_to(self.request.user), self.kwargs["pk"])
 
     @extend_schema(parameters=[OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY,
                                                 description="queued, running, completed or failed")])

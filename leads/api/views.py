@@ -2,14 +2,15 @@
 
 import uuid
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm.api.lookups import get_by_uuid_or_404
 from crm.api.pagination import CRMPagination, count_rows
+from crm.errors import NotFound
 from crm.models import Interaction
 from leads import services
 from leads.api.serializers import (
@@ -49,8 +50,6 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
             return queryset
         self.filterset = LeadFilterSet(self.request.query_params, queryset=queryset, request=self.request)
         if self.filterset.has_filters and not self.filterset.is_valid():
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError(self.filterset.errors)
         return self.filterset.qs
 
@@ -66,14 +65,7 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
         return self.filterset.count(queryset)
 
     def get_object(self):
-        # A malformed id is just another unknown lead: 404, not 500.
-        try:
-            Lead._meta.pk.to_python(self.kwargs["pk"])
-        except Exception:  # noqa: BLE001
-            from django.http import Http404
-
-            raise Http404 from None
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return get_by_uuid_or_404(self.get_queryset(), self.kwargs["pk"])
 
     @staticmethod
     def _service_kwargs(data: dict) -> dict:
@@ -159,26 +151,13 @@ class TimelineScopeMixin:
         return qs
 
     def get_object(self):
-        return get_object_or_404(self.get_queryset(), pk=_uuid_or_404(self.kwargs["pk"]))
+        return get_by_uuid_or_404(self.get_queryset(), self.kwargs["pk"])
 
     def _lead_for(self, lead_id) -> Lead:
-        from crm.errors import NotFound
-
         lead = Lead.objects.visible_to(self.request.user).filter(pk=lead_id).first()
         if lead is None:
             raise NotFound("Lead not found", code="lead_not_found")
         return lead
-
-
-def _uuid_or_404(value):
-    import uuid
-
-    from django.http import Http404
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404 from None
 
 
 class InteractionViewSet(TimelineScopeMixin, viewsets.GenericViewSet, mixins.ListModelMixin,
