@@ -8,10 +8,9 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from crm.api.views import RedocView
 
-api_v1 = [
-    path("", include("crm.api.urls")),
-    path("", include("leads.api.urls")),
-]
+# Each app serves its own routes; dependencies point one way (DESIGN.md "Layout").
+API_APPS = ("crm", "contacts", "leads", "tasks", "campaigns", "calling", "dashboard")
+api_v1 = [path("", include(f"{app}.api.urls")) for app in API_APPS]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -21,6 +20,10 @@ urlpatterns = [
     re_path(r"^redoc/?$", RedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("", include("crm.urls")),
     path("leads/", include("leads.urls")),
+    path("", include("contacts.urls")),
+    path("", include("tasks.urls")),
+    path("", include("campaigns.urls")),
+    path("", include("calling.urls")),
     path("", include("dashboard.urls")),
 ]
 

@@ -82,6 +82,12 @@ class Interaction(models.Model):
     lead = models.ForeignKey(
         "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
     )
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
+    )
+    company = models.ForeignKey(
+        "contacts.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
+    )
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -90,6 +96,8 @@ class Interaction(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["lead", "-occurred_at"], name="crm_interaction_lead_time"),
+            models.Index(fields=["contact", "-occurred_at"], name="crm_interaction_contact_time"),
+            models.Index(fields=["company", "-occurred_at"], name="crm_interaction_company_time"),
             models.Index(fields=["-occurred_at"], name="crm_interaction_time"),
         ]
 
@@ -104,3 +112,35 @@ class Interaction(models.Model):
         if self.kind == self.Kind.STATUS_CHANGE:
             return f"Status changed from {self.metadata.get('from')} to {self.metadata.get('to')}"
         return self.get_kind_display()
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """An in-app reminder for one user (the bell in the layout): a task come due or overdue,
+    a lead assigned to them. ``key`` makes each reminder happen once per user however many
+    workers raise it (unique with ``user``, e.g. ``task-due:<task id>``); ``url`` is where a
+    click goes. Unread while ``read_at`` is NULL."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=255)
+    body = models.TextField(blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="")
+    key = models.CharField(max_length=120)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_user")]
+        indexes = [models.Index(fields=["user", "read_at", "created_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -6,7 +6,8 @@ Rules kept here:
 * one live lead per email (seed 001), one live lead per phone per agent (seed 004);
 * every status change writes a ``status_change`` timeline entry with from, to and who;
 * a new interaction moves ``last_interaction_at`` forward;
-* deleting is soft (seed 004, DESIGN.md decision 9); purging is explicit.
+* deleting is soft (seed 004, DESIGN.md decision 9); purging is explicit;
+* creation, status changes and (re)assignment are published as events (crm.events).
 """
 
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from crm.errors import DuplicateRecord, ServiceError
+from crm.events import publish
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads.models import Lead, LeadStageCount
@@ -167,6 +169,21 @@ def _record(lead: Lead, *, kind: str, user: User | None, subject: str = "", body
     )
 
 
+def lead_event_data(lead: Lead, **extra) -> dict:
+    """The JSON-ready lead facts every ``lead.*`` event carries (crm.events.EVENTS), plus ``extra``."""
+    return {
+        "id": str(lead.pk), "name": lead.name, "email": lead.email, "phone": lead.phone,
+        "company": lead.company, "status": lead.status, "source": lead.source,
+        "value": str(lead.value), "owner_id": lead.owner_id,
+        "created_at": lead.created_at.isoformat(), **extra,
+    }
+
+
+def _publish_assigned(lead: Lead, previous_owner_id: int | None, user: User | None) -> None:
+    by = user.pk if user is not None and user.is_authenticated else None
+    publish("lead.assigned", lead_event_data(lead, previous_owner_id=previous_owner_id, by_user_id=by))
+
+
 @transaction.atomic
 def lead_create(*, user: User | None, name: str | None = None, phone: str | None = None,
                 status: str = Lead.Status.NEW, region: str | None = None, **fields) -> Lead:
@@ -198,6 +215,9 @@ def lead_create(*, user: User | None, name: str | None = None, phone: str | None
     _bump(lead, +1)
     _record(lead, kind=Interaction.Kind.LEAD_CREATED, user=user,
             subject="Lead created", metadata={"status": lead.status, "source": lead.source})
+    publish("lead.created", lead_event_data(lead))
+    if lead.owner_id is not None:
+        _publish_assigned(lead, None, user)
     return lead
 
 
@@ -230,6 +250,8 @@ def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone
     _save(lead)
     if lead.owner_id != previous_owner and lead.deleted_at is None:
         stage_counts_bump({(previous_owner, lead.status): -1, (lead.owner_id, lead.status): +1})
+        if lead.owner_id is not None:
+            _publish_assigned(lead, previous_owner, user)
     if status is not None and status != lead.status:
         lead = lead_change_status(lead=lead, status=status, user=user)
     return lead
@@ -259,6 +281,7 @@ def lead_change_status(*, lead: Lead, status: str, user: User | None) -> Lead:
     _record(lead, kind=Interaction.Kind.STATUS_CHANGE, user=user, occurred_at=now,
             body=f"{Lead.Status(previous).label} → {Lead.Status(status).label} by {who}",
             metadata={"from": previous, "to": status, "by": who})
+    publish("lead.status_changed", lead_event_data(lead, from_status=previous, to_status=status))
     return lead
 
 

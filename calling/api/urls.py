@@ -1,0 +1,3 @@
+"""Calling API routes under /api/v1/ (filled by the calling issue)."""
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Campaigns pages (filled by the campaigns issue)."""
+
+app_name = "campaigns"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Contacts API routes under /api/v1/ (filled by the contacts issue)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Tasks API routes under /api/v1/ (filled by the tasks issue)."""
+
+urlpatterns: list = []
