@@ -136,7 +136,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"leads.import_*": {"queue": "imports"}, "leads.resume_*": {"queue": "imports"}}
+CELERY_TASK_ROUTES = {"leads.import_*": {"queue": "imports"}, "leads.resume_*": {"queue": "imports"},
+                      "calling.*": {"queue": "calling"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -156,8 +157,49 @@ DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
 # Above this many matches a filtered list reports "at least N" instead of counting every row.
 LEAD_COUNT_CAP = env.int("LEAD_COUNT_CAP", default=10_000)
+# Seconds a lead-list API response stays cached (leads/listcache.py; every lead write invalidates
+# it). On only with a shared cache (Redis): per-process caches could not see other processes' writes.
+LEAD_LIST_CACHE_SECONDS = env.int("LEAD_LIST_CACHE_SECONDS", default=10 if REDIS_URL else 0)
 # Newest cards per board column; the column's "more" link opens the filtered list.
 LEAD_BOARD_CARDS = env.int("LEAD_BOARD_CARDS", default=50)
+
+# --- AI calling (calling app) -------------------------------------------------------------------
+# Provider adapters: base URLs are settings so tests point them at a local replay server.
+VAPI_BASE_URL = env.str("VAPI_BASE_URL", default="https://api.vapi.ai")
+VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
+# Vapi webhooks: the credential's secret (X-Vapi-Secret / Bearer) or HMAC key (X-Vapi-Signature).
+VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
+RETELL_BASE_URL = env.str("RETELL_BASE_URL", default="https://api.retellai.com")
+RETELL_API_KEY = env.str("RETELL_API_KEY", default="")
+# Retell signs webhooks with an API key that has the "webhook" badge (default: RETELL_API_KEY).
+RETELL_WEBHOOK_KEY = env.str("RETELL_WEBHOOK_KEY", default="") or RETELL_API_KEY
+CALL_PROVIDER_HTTP_TIMEOUT = env.float("CALL_PROVIDER_HTTP_TIMEOUT", default=10.0)
+# Seconds a simulated call "lasts" before it reports its outcome.
+CALL_SIMULATED_DURATION = env.int("CALL_SIMULATED_DURATION", default=20)
+# A call with no final report after this long counts as failed (and is retried).
+CALL_TIMEOUT_MINUTES = env.int("CALL_TIMEOUT_MINUTES", default=15)
+# Leads claimed per scheduler transaction.
+CALL_SCHEDULER_BATCH = env.int("CALL_SCHEDULER_BATCH", default=500)
+# Contact list totals: above this many matches the list reports "at least N" (issue 3).
+CONTACT_COUNT_CAP = env.int("CONTACT_COUNT_CAP", default=10_000)
+# Most items one POST/PATCH /contacts/bulk call may carry (issue 3).
+CONTACT_BULK_LIMIT = env.int("CONTACT_BULK_LIMIT", default=1_000)
+
+# --- Meta (Marketing API sync, Lead Ads webhook; campaigns app) --------------------------------
+# The Graph API base URL is a setting so tests and demos can point it at a local replay server.
+META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com")
+META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v21.0")
+META_ACCESS_TOKEN = env.str("META_ACCESS_TOKEN", default="")
+META_AD_ACCOUNT_ID = env.str("META_AD_ACCOUNT_ID", default="")  # digits or act_<digits>
+META_APP_SECRET = env.str("META_APP_SECRET", default="")  # signs webhooks; appsecret_proof
+META_VERIFY_TOKEN = env.str("META_VERIFY_TOKEN", default="")  # the webhook handshake's hub.verify_token
+META_LEAD_OWNER = env.str("META_LEAD_OWNER", default="")  # username; else the least-loaded sales user
+META_SYNC_TRAILING_DAYS = env.int("META_SYNC_TRAILING_DAYS", default=28)  # conversions keep arriving
+META_HTTP_TIMEOUT = env.float("META_HTTP_TIMEOUT", default=30.0)
+META_MAX_RETRIES = env.int("META_MAX_RETRIES", default=5)
+META_RETRY_BASE_SECONDS = env.float("META_RETRY_BASE_SECONDS", default=2.0)
+META_MAX_WAIT_SECONDS = env.float("META_MAX_WAIT_SECONDS", default=120.0)  # longer: end the run, retry later
+META_USAGE_THROTTLE_PCT = env.float("META_USAGE_THROTTLE_PCT", default=90.0)
 
 # --- Static, uploads ----------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -183,8 +225,22 @@ CSV_IMPORT_MAX_BYTES = env.int("CSV_IMPORT_MAX_BYTES", default=200 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm.api.authentication.CachedJWTAuthentication",
+        "crm.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Counted in the cache (Redis in production), per user, per API key, per IP (crm/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crm.throttling.UserThrottle",
+        "crm.throttling.ApiKeyThrottle",
+        "crm.throttling.AnonThrottle",
+    ],
+    # "" turns a scope off. manage.py bench's load would trip the defaults, so there they are
+    # raised out of reach (the throttle still runs and costs what it costs).
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("THROTTLE_USER", default="1000000/minute" if BENCH_ENDPOINTS else "1200/minute"),
+        "api_key": env.str("THROTTLE_API_KEY", default="1000000/minute" if BENCH_ENDPOINTS else "600/minute"),
+        "anon": env.str("THROTTLE_ANON", default="1000000/minute" if BENCH_ENDPOINTS else "600/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.CRMPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -197,6 +253,17 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "PAGE_SIZE": 20,
 }
+# Failed logins (crm/throttling.py LoginGuard): slowed, then blocked for a while, never for good.
+LOGIN_SLOWDOWN_AFTER = env.int("LOGIN_SLOWDOWN_AFTER", default=5)  # failures per account
+LOGIN_LOCKOUT_AFTER = env.int("LOGIN_LOCKOUT_AFTER", default=10)
+LOGIN_IP_SLOWDOWN_AFTER = env.int("LOGIN_IP_SLOWDOWN_AFTER", default=20)  # failures per client IP
+LOGIN_IP_LOCKOUT_AFTER = env.int("LOGIN_IP_LOCKOUT_AFTER", default=50)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Outgoing webhooks (crm/webhooks.py): per-attempt timeout, attempts before "failed", backoff base.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),

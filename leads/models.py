@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from crm.ids import uuid7
 from crm.phones import InvalidPhoneNumber, normalize_phone
+from leads import listcache
 
 
 def search_id_cap() -> int:
@@ -42,7 +43,24 @@ def search_branches(word: str) -> list[Q]:
 
 
 class LeadQuerySet(models.QuerySet):
-    """Read fragments only (STYLE.md 3): scoping, prefetching, search."""
+    """Read fragments (STYLE.md 3): scoping, prefetching, search. The bulk writers below only add
+    the lead-list cache invalidation (leads/listcache.py) to Django's own."""
+
+    def update(self, **kwargs):
+        listcache.bump()
+        return super().update(**kwargs)
+
+    def bulk_create(self, *args, **kwargs):
+        listcache.bump()
+        return super().bulk_create(*args, **kwargs)
+
+    def bulk_update(self, *args, **kwargs):
+        listcache.bump()
+        return super().bulk_update(*args, **kwargs)
+
+    def delete(self):
+        listcache.bump()
+        return super().delete()
 
     def live(self):
         return self.filter(deleted_at__isnull=True)
@@ -237,7 +255,12 @@ class Lead(models.Model):
         self.sync_live_email()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "live_email", "updated_at"}
+        listcache.bump()
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        listcache.bump()
+        return super().delete(*args, **kwargs)
 
 
 class LeadStageCount(models.Model):

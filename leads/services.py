@@ -18,10 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from contacts import services as contact_services
+from contacts.models import Company, Contact
 from crm.errors import DuplicateRecord, ServiceError
 from crm.events import publish
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
+from leads import listcache
 from leads.models import Lead, LeadStageCount
 
 # Fields a caller may set directly through lead_create / lead_update.
@@ -126,7 +129,9 @@ def stage_counts_bump(deltas: dict[tuple[int | None, str], int]) -> None:
 
     Call inside the transaction that changes the leads, so counts and rows commit together.
     Keys are sorted so concurrent writers lock counter rows in the same order (no deadlock).
+    Also invalidates cached lead lists: the CSV import's raw INSERTs come through here.
     """
+    listcache.bump()
     for (owner_id, status), delta in sorted(deltas.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
         if not delta:
             continue
@@ -411,3 +416,95 @@ def lead_status_durations(lead: Lead, changes: Iterable[Interaction] | None = No
         StatusSpan(s, Lead.Status(s).label, totals[s], s == lead.status)
         for s in Lead.Status.values if s in totals
     ]
+
+
+# --- lead conversion and the shared timeline (issue 3) ---------------------------------------------
+
+
+class AlreadyConverted(ServiceError):
+    """The lead was converted before; answered 409 naming the contact (``contact_id``)."""
+
+    status_code = 409
+    default_code = "lead_already_converted"
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What :func:`lead_convert` did: the contact (new, or the live one with the lead's
+    email), the company linked (or None) and whether each was created."""
+
+    lead: Lead
+    contact: Contact
+    company: Company | None
+    contact_created: bool
+    company_created: bool
+
+
+_CONVERTED_STATUS = {"closed": "customer", "qualified": "qualified", "proposal": "qualified"}
+
+
+@transaction.atomic
+def lead_convert(*, lead: Lead, user: User | None) -> Conversion:
+    """Turn ``lead`` into a contact (issue 3), through ``contacts.services``.
+
+    The company comes from the lead's company name or email domain: an existing live company
+    is matched (by domain, then by name case-insensitively; free-mail domains such as
+    gmail.com are no company's) or else created. A live contact that already has the lead's
+    email is reused instead of duplicated; otherwise a contact is created with the lead's
+    name, email, phone, title, owner and the company (linked with the job title as role).
+    The lead's timeline entries are linked to the contact so the history shows on both sides,
+    a note records the conversion, ``converted_contact``/``converted_at`` are set and
+    ``lead.converted`` is published. Raises :class:`AlreadyConverted` (409) the second time.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.converted_contact_id is not None:
+        contact = Contact.objects.filter(pk=lead.converted_contact_id).only("id", "first_name", "last_name").first()
+        name = contact.name if contact else "a contact"
+        raise AlreadyConverted(
+            f"This lead was already converted to {name} on {lead.converted_at:%Y-%m-%d}.",
+            extra={"contact_id": str(lead.converted_contact_id)},
+        )
+    company, company_created = contact_services.company_find_or_create(
+        user=user, name=lead.company, email=lead.email, owner=lead.owner)
+    contact = (Contact.objects.live().filter(email=lead.email.strip().lower()).order_by("created_at", "id").first()
+               if lead.email else None)
+    contact_created = contact is None
+    if contact is None:
+        contact = contact_services.contact_create(
+            user=None, allow_duplicate=True, first_name=lead.first_name, last_name=lead.last_name,
+            email=lead.email, phone=(f"{lead.phone} x{lead.phone_extension}" if lead.phone_extension else lead.phone),
+            job_title=lead.job_title, owner_id=lead.owner, status=_CONVERTED_STATUS.get(lead.status, "active"),
+            notes=lead.ai_summary, primary_company_id=company,
+        )
+    if company is not None:
+        contact_services.contact_link_company(contact=contact, company=company, user=user, role=lead.job_title or None)
+    now = timezone.now()
+    Lead.objects.filter(pk=lead.pk).update(converted_contact=contact, converted_at=now)
+    lead.converted_contact, lead.converted_at = contact, now
+    Interaction.objects.filter(lead=lead, contact__isnull=True).update(contact=contact)
+    contact_services.interaction_add(
+        user=user, kind=Interaction.Kind.NOTE, lead=lead, contact=contact, company=company,
+        subject="Converted to contact",
+        body=f"{lead.name} became contact {contact.name}" + (f" at {company.name}" if company else "") + ".",
+        metadata={"event": "lead_converted", "contact_id": str(contact.pk),
+                  "company_id": str(company.pk) if company else None},
+    )
+    contact_services.contact_refresh_last_contacted(contact=contact)
+    publish("lead.converted", lead_event_data(lead, contact_id=str(contact.pk),
+                                              company_id=str(company.pk) if company else None))
+    return Conversion(lead, contact, company, contact_created, company_created)
+
+
+@transaction.atomic
+def interaction_add(*, user: User | None, kind: str, lead: Lead | None = None, contact: Contact | None = None,
+                    company: Company | None = None, **entry) -> Interaction:
+    """One timeline entry on a lead, a contact and/or a company (seed 003's body with
+    ``lead_id``/``contact_id``/``company_id``): a lead's goes through :func:`lead_add_interaction`
+    (which moves ``last_interaction_at``), then shows on the contact and company too, whose
+    ``last_contacted`` rule lives in ``contacts.services``. The caller checks that ``user``
+    may see each record. Raises ServiceError (``invalid_type``, ``target_required``)."""
+    if lead is None:
+        return contact_services.interaction_add(user=user, kind=kind, contact=contact, company=company, **entry)
+    created = lead_add_interaction(lead=lead, user=user, kind=kind, **entry)
+    contact_services.interaction_link(entry=created, contact=contact, company=company)
+    return created

@@ -1,11 +1,21 @@
 """Shared fixtures: users of each role and API clients authenticated with a real JWT."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from crm.models import User
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: the shared one (Redis in CI) outlives the test
+    database's rollbacks, so cached lead lists, throttle counters or login failures of one
+    test must not leak into the next."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

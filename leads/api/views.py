@@ -12,7 +12,7 @@ from crm.api.lookups import get_by_uuid_or_404
 from crm.api.pagination import CRMPagination, count_rows
 from crm.errors import NotFound
 from crm.models import Interaction
-from leads import services
+from leads import listcache, services
 from leads.api.serializers import (
     ActionSerializer,
     ActivitySerializer,
@@ -54,8 +54,16 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
         return self.filterset.qs
 
     def list(self, request, *args, **kwargs):
+        key = listcache.page_key(request) if listcache.enabled() else None
+        if key:
+            data, version = listcache.lookup(key)
+            if data is not None:
+                return Response(data)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([lead_to_dict(lead) for lead in page])
+        response = self.get_paginated_response([lead_to_dict(lead) for lead in page])
+        if key:
+            listcache.put(key, response.data, version)
+        return response
 
     def count_rows(self, queryset) -> tuple[int, bool]:
         """The list's total from the stage rollup (see LeadFilterSet.count); the timeline
