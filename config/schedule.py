@@ -16,6 +16,13 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50, "queue": "imports"},
     },
+    # Outgoing webhook deliveries left pending for an hour (broker down when the event fired, a
+    # worker lost mid-task) are queued again; receivers de-duplicate by X-CRM-Event-Id.
+    "crm.requeue_stalled_webhooks": {
+        "task": "crm.requeue_stalled_webhooks",
+        "schedule": timedelta(minutes=10),
+        "options": {"expires": 9 * 60},
+    },
     # The lead totals are kept by the services; a nightly recount heals anything written
     # around them (raw bulk loads, restores). One GROUP BY, ~0.5 s at a million leads.
     "leads.rebuild_stage_counts": {

@@ -10,3 +10,4 @@ class CrmConfig(AppConfig):
         from crm.models import User
 
         connect_signals(User)
+        import crm.webhooks  # noqa: F401  (connects the outgoing-webhook receiver to crm.events)

@@ -1,4 +1,7 @@
-"""Users with a role, and the one timeline every seed's interactions, activities and actions share."""
+"""Users with a role, and the one timeline every seed's interactions, activities and actions share;
+API keys and outgoing webhooks (subscriptions and their delivery log)."""
+
+import json
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -144,3 +147,124 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A key an integration sends as ``Authorization: Api-Key <key>`` or ``X-API-Key: <key>``
+    (DESIGN.md decision 8; seed 001 F's "API key" in settings).
+
+    Only ``key_hash`` (SHA-256 hex of the whole key) is stored; the key itself is shown once when
+    made (``crm.apikeys.api_key_create``). ``prefix`` is its first characters, kept to recognise it
+    in a masked list. Calls made with the key act as ``user``: a service account (inactive, so it
+    can neither sign in with a password nor be offered as a lead owner) whose ``role`` is the
+    key's role. ``last_used_at`` moves at most once a minute. A key with ``revoked_at`` set
+    answers 401.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    role = models.CharField(max_length=16, choices=User.Role.choices, default=User.Role.MANAGER)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["revoked_at", "created_at"], name="apikey_active_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        """``crm_AbCdEf12••••••••``: enough to recognise the key, useless to anyone who reads it."""
+        return f"{self.prefix}{'•' * 8}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookSubscription(models.Model):
+    """An outgoing webhook: POST every chosen event (``events``, names from ``crm.events.EVENTS``)
+    to ``url``, signed with ``secret`` (HMAC-SHA256 over the raw body, ``X-CRM-Signature``).
+    Inactive subscriptions receive nothing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    name = models.CharField(max_length=100, blank=True, default="")
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=80)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["active"], name="webhooksub_active")]
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one subscription: the delivery log.
+
+    ``body`` is the exact JSON text sent (every retry sends the same bytes and signature);
+    ``event_id`` is shared by the deliveries of one event to several subscriptions, so a
+    receiver can de-duplicate. ``attempts`` counts HTTP tries; ``status_code`` and
+    ``last_error`` are those of the latest one. ``pending`` until a 2xx (``delivered``) or the
+    last allowed attempt failed (``failed``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40)
+    event_id = models.UUIDField()
+    body = models.TextField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["-created_at"], name="webhookdelivery_created"),
+            models.Index(fields=["subscription", "-created_at"], name="webhookdelivery_sub_created"),
+            models.Index(fields=["status", "created_at"], name="webhookdelivery_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscription_id} ({self.status})"
+
+    @property
+    def payload(self):
+        """The body parsed back (for pages and the API)."""
+        return json.loads(self.body)

@@ -1,4 +1,4 @@
-"""JWT authentication that does not read the users table on every request.
+"""JWT authentication that does not read the users table on every request, and API keys.
 
 simplejwt loads the user by id for each call; at a thousand list requests a second that query
 is a fifth of the work. Users are kept in a small per-process cache for ``TTL`` seconds, cleared
@@ -9,6 +9,8 @@ takes effect here at once and in other processes within ``TTL`` seconds.
 import time
 
 from django.db.models.signals import post_delete, post_save
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 TTL = 30.0
@@ -38,3 +40,34 @@ class CachedJWTAuthentication(JWTAuthentication):
 def connect_signals(user_model) -> None:
     post_save.connect(_forget, sender=user_model, dispatch_uid="crm.jwt_cache_save")
     post_delete.connect(_forget, sender=user_model, dispatch_uid="crm.jwt_cache_delete")
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """``Authorization: Api-Key <key>`` or ``X-API-Key: <key>`` (DESIGN.md decision 8).
+
+    The request then acts as the key's service account (its role decides what it sees) and
+    ``request.auth`` is the :class:`crm.models.ApiKey`. An unknown or revoked key is a 401;
+    no key at all lets the next authentication class try.
+    """
+
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        from crm.apikeys import api_key_authenticate
+
+        raw = request.META.get("HTTP_X_API_KEY", "")
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not raw and header:
+            parts = header.split()
+            if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
+                return None  # a Bearer token or something else: not ours
+            raw = parts[1]
+        if not raw:
+            return None
+        api_key = api_key_authenticate(raw.strip())
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.", "invalid_api_key")
+        return api_key.user, api_key
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'

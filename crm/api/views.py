@@ -2,13 +2,14 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularRedocView
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from crm.api.serializers import LoginSerializer, UserSerializer
+from crm.throttling import LoginGuard
 
 TokenPair = inline_serializer(
     "TokenPair",
@@ -33,8 +34,22 @@ class LoginView(APIView):
 
     @extend_schema(request=LoginSerializer, responses={200: TokenPair})
     def post(self, request):
+        """Repeated failures from one client or for one account are slowed, then blocked for
+        a while (429 with Retry-After; crm.throttling.LoginGuard); the password is not checked
+        while blocked."""
+        data = request.data if hasattr(request.data, "get") else {}
+        login = data.get("username_or_email") or data.get("username") or data.get("email") or ""
+        guard = LoginGuard(request, str(login))
+        wait = guard.blocked_for()
+        if wait is not None:
+            raise exceptions.Throttled(wait, detail="Too many failed logins; try again later.")
         serializer = LoginSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except exceptions.AuthenticationFailed:
+            guard.failed()
+            raise
+        guard.succeeded()
         return Response(serializer.tokens())
 
 
