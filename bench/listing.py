@@ -36,6 +36,21 @@ class Scenario:
     count: int | None = None  # the response's "count"
     results: int | None = None  # rows in the response
     inprocess_ms: float | None = None  # the in-process request's wall time
+    # > 0: every request of the load asks for a random page at offset 0..random_offsets (step 20),
+    # so no two requests are likely the same and the list cache cannot answer them.
+    random_offsets: int = 0
+
+    def wrk_script(self) -> str | None:
+        """The wrk Lua script that varies the offset per request, or None for a fixed URL."""
+        if not self.random_offsets:
+            return None
+        return (
+            "math.randomseed(os.time())\n"
+            "request = function()\n"
+            f"  local offset = math.random(0, {self.random_offsets // 20}) * 20\n"
+            f'  return wrk.format(nil, "{self.path}&offset=" .. offset)\n'
+            "end\n"
+        )
 
     @property
     def path(self) -> str:
@@ -71,6 +86,8 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
             Scenario(f"{label}: first page", key, "limit=20", rps_target=FIRST_PAGE_TARGETS[0],
                      p99_target=FIRST_PAGE_TARGETS[1]),
             Scenario(f"{label}: deep page (offset {offset:,})", key, f"limit=20&offset={offset}"),
+            Scenario(f"{label}: random page, offset 0–{offset:,} (uncacheable)", key, "limit=20",
+                     random_offsets=offset),
             Scenario(f"{label}: status filter", key, "status=qualified&limit=20"),
             Scenario(f"{label}: search common prefix '{data.COMMON_PREFIX}'", key,
                      f"search={data.COMMON_PREFIX}&limit=20"),
@@ -91,7 +108,8 @@ def count_queries(scenario: Scenario, token: str) -> None:
     """Send ``scenario`` in-process twice; record the second request's SQL on the scenario."""
     client = Client()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/json"}
-    with override_settings(ALLOWED_HOSTS=["*"], SECURE_SSL_REDIRECT=False):
+    # The list cache off: this counts the work of building the page, not of a cache hit.
+    with override_settings(ALLOWED_HOSTS=["*"], SECURE_SSL_REDIRECT=False, LEAD_LIST_CACHE_SECONDS=0):
         client.get(scenario.path, **headers)
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()

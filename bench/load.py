@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -230,8 +231,9 @@ WRK_TIMEOUT_S = 30
 
 
 def run_wrk(url: str, *, headers: dict | None = None, duration: float = 10, threads: int = 2,
-            connections: int = 8) -> WrkResult:
+            connections: int = 8, script: str | None = None) -> WrkResult:
     """One ``wrk -tT -cC -dDs --latency`` run against ``url``; bounded by a subprocess timeout.
+    ``script`` is a wrk Lua script (e.g. one that varies the path per request).
 
     wrk's per-request timeout is raised to :data:`WRK_TIMEOUT_S` so slow endpoints are measured
     rather than dropped from the percentiles (a timed-out request is counted, not timed).
@@ -240,11 +242,17 @@ def run_wrk(url: str, *, headers: dict | None = None, duration: float = 10, thre
            "--timeout", f"{WRK_TIMEOUT_S}s"]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
-    cmd.append(url)
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + WRK_TIMEOUT_S + 60, check=False)
-    except subprocess.TimeoutExpired:
-        raise LoadError(f"wrk did not finish within {duration + WRK_TIMEOUT_S + 60:.0f}s") from None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        if script:
+            lua.write(script)
+            lua.flush()
+            cmd += ["-s", lua.name]
+        cmd.append(url)
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + WRK_TIMEOUT_S + 60,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            raise LoadError(f"wrk did not finish within {duration + WRK_TIMEOUT_S + 60:.0f}s") from None
     if done.returncode != 0:
         raise LoadError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)

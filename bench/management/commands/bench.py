@@ -167,10 +167,10 @@ class Command(BaseCommand):
                 if status != 200:
                     raise load.LoadError(f"{case.path} as {case.username} answered {status}: {body[:300]!r}")
 
-            def measure(url, headers=None):
+            def measure(url, headers=None, script=None):
                 if opts["warmup"] > 0:
-                    load.run_wrk(url, headers=headers, **{**wrk_opts, "duration": opts["warmup"]})
-                return load.run_wrk(url, headers=headers, **wrk_opts)
+                    load.run_wrk(url, headers=headers, script=script, **{**wrk_opts, "duration": opts["warmup"]})
+                return load.run_wrk(url, headers=headers, script=script, **wrk_opts)
 
             def run_ceilings():
                 self.log("  ceilings: /_bench/ping, /_bench/leads-raw")
@@ -181,7 +181,7 @@ class Command(BaseCommand):
             for case in cases:
                 self.log(f"  {case.name}")
                 headers = {"Authorization": f"Bearer {tokens[case.username]}", "Accept": "application/json"}
-                results[case.name] = measure(server.url(case.path), headers)
+                results[case.name] = measure(server.url(case.path), headers, case.wrk_script())
             run_ceilings()
         self.log("gunicorn stopped.")
         return [self._ceiling_table(ceilings)] + [
