@@ -30,4 +30,18 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 3600},
     },
+    # Seed 001 section 3: Meta campaigns and daily insights every 15 minutes, re-reading the
+    # trailing window because attributed conversions keep arriving. Skips itself until Meta is
+    # configured; a token error fails the run without retrying.
+    "campaigns.sync_meta": {
+        "task": "campaigns.sync_meta",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 14 * 60, "queue": "meta"},
+    },
+    # Lead Ads events whose task was lost (broker outage, dead worker) are queued again.
+    "campaigns.requeue_pending_leadgen": {
+        "task": "campaigns.requeue_pending_leadgen",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60, "queue": "meta"},
+    },
 }

@@ -137,7 +137,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"leads.import_*": {"queue": "imports"}, "leads.resume_*": {"queue": "imports"},
-                      "calling.*": {"queue": "calling"}}
+                      "calling.*": {"queue": "calling"}, "campaigns.*": {"queue": "meta"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
