@@ -23,6 +23,19 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=10),
         "options": {"expires": 9 * 60},
     },
+    # Follow-up processes come due to the minute; each due one becomes exactly one task (rows
+    # claimed with SKIP LOCKED), so overlapping ticks or extra workers are harmless.
+    "tasks.run_due_followups": {
+        "task": "tasks.run_due_followups",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
+    # "Task due" / "task overdue" notifications, once each per task (claimed by conditional UPDATE).
+    "tasks.send_task_reminders": {
+        "task": "tasks.send_task_reminders",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
     # The lead totals are kept by the services; a nightly recount heals anything written
     # around them (raw bulk loads, restores). One GROUP BY, ~0.5 s at a million leads.
     "leads.rebuild_stage_counts": {
