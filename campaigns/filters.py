@@ -72,14 +72,18 @@ class CSVField(forms.CharField):
         return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+class CSVFilter(django_filters.Filter):
+    field_class = CSVField
+
+
 class CampaignFilterSet(django_filters.FilterSet):
     """Filters and ordering over campaigns annotated by ``campaign_metrics`` (the date range is
     read by :func:`date_range`, since it shapes the sums rather than filtering rows)."""
 
     search = django_filters.CharFilter(method="filter_search")
     q = django_filters.CharFilter(method="filter_search")
-    status = django_filters.Filter(field_class=CSVField, method="filter_status")
-    objective = django_filters.Filter(field_class=CSVField, method="filter_objective")
+    status = CSVFilter(method="filter_status")
+    objective = CSVFilter(method="filter_objective")
     ordering = django_filters.CharFilter(method="filter_ordering")
 
     class Meta:

@@ -115,3 +115,10 @@ class MetaSyncRunSerializer(serializers.ModelSerializer):
         model = MetaSyncRun
         fields = ["id", "status", "trigger", "since", "until", "started_at", "finished_at", "campaigns_fetched",
                   "rows_fetched", "requests", "error", "error_code", "errors"]
+
+
+class SyncRequestSerializer(serializers.Serializer):
+    """``POST /api/v1/meta/sync-runs``: an optional range (default: the trailing window)."""
+
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)

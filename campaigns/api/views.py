@@ -10,6 +10,7 @@ from campaigns.api.serializers import (
     CampaignDetailSerializer,
     CampaignSerializer,
     MetaSyncRunSerializer,
+    SyncRequestSerializer,
     campaign_to_dict,
     day_to_dict,
     totals_to_dict,
@@ -70,9 +71,6 @@ class CampaignViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Ret
         return Response(body)
 
 
-SyncRequest = inline_serializer("MetaSyncRequest", {
-    "since": serializers.DateField(required=False), "until": serializers.DateField(required=False),
-})
 SyncQueued = inline_serializer("MetaSyncQueued", {"detail": serializers.CharField(), "code": serializers.CharField()})
 
 
@@ -90,9 +88,9 @@ class MetaSyncRunViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.
     def get_object(self):
         return get_by_uuid_or_404(self.get_queryset(), self.kwargs["pk"])
 
-    @extend_schema(request=SyncRequest, responses={202: SyncQueued})
+    @extend_schema(request=SyncRequestSerializer, responses={202: SyncQueued})
     def create(self, request, *args, **kwargs):
-        data = SyncRequest(data=request.data)
+        data = SyncRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.meta_sync_request(user=request.user, **data.validated_data)
         return Response({"detail": "Meta sync queued.", "code": "sync_queued"}, status=status.HTTP_202_ACCEPTED)

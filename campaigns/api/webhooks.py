@@ -14,6 +14,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -52,11 +53,15 @@ def leadgen_webhook(request):
         leadgen_ids = services.leadgen_receive(payload)
     except ServiceError as exc:
         return JsonResponse({"detail": exc.detail, "code": exc.code}, status=400)
+    for leadgen_id in leadgen_ids:
+        transaction.on_commit(lambda leadgen_id=leadgen_id: _queue(leadgen_id))
+    return JsonResponse({"received": len(leadgen_ids)})
+
+
+def _queue(leadgen_id: str) -> None:
     from campaigns.tasks import process_leadgen
 
-    for leadgen_id in leadgen_ids:
-        try:
-            process_leadgen.delay(leadgen_id)
-        except Exception:  # noqa: BLE001 - broker down: the event is stored; the beat job re-queues it
-            log.exception("could not queue leadgen %s; requeue_pending_leadgen will", leadgen_id)
-    return JsonResponse({"received": len(leadgen_ids)})
+    try:
+        process_leadgen.delay(leadgen_id)
+    except Exception:  # noqa: BLE001 - broker down: the event is stored; the beat job re-queues it
+        log.exception("could not queue leadgen %s; requeue_pending_leadgen will", leadgen_id)
