@@ -3,11 +3,14 @@ the tags both carry. Seed 001's Contact (``name``, ``role``, ``company``, ``last
 served from the same rows.
 """
 
+import phonenumbers
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.ids import uuid7
+from crm.phones import InvalidPhoneNumber, normalize_phone
 
 
 class Tag(models.Model):
@@ -22,9 +25,37 @@ class Tag(models.Model):
         return self.name
 
 
+def _visible(qs, user):
+    """Decision 8 for contacts and companies: live rows; all for managers/admins, own and
+    unassigned for sales users, none for anonymous callers."""
+    qs = qs.filter(deleted_at__isnull=True)
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user.sees_all:
+        return qs
+    return qs.filter(Q(owner=user) | Q(owner__isnull=True))
+
+
 class CompanyQuerySet(models.QuerySet):
+    """Read fragments only (STYLE.md 3)."""
+
     def live(self):
         return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user):
+        """Live companies ``user`` may read and change (DESIGN.md decision 8)."""
+        return _visible(self, user)
+
+    def with_list_related(self):
+        """Owner in the same query, tags in one more."""
+        return self.select_related("owner").prefetch_related("tags")
+
+    def search(self, text: str):
+        """Every word must prefix-match the name or the domain (index range scans)."""
+        qs = self
+        for word in text.split()[:5]:
+            qs = qs.filter(Q(name__istartswith=word) | Q(domain__istartswith=word.lower()))
+        return qs
 
 
 class Company(models.Model):
@@ -59,6 +90,7 @@ class Company(models.Model):
             models.Index(fields=["deleted_at", "created_at"], name="company_live_created"),
             models.Index(fields=["owner", "deleted_at"], name="company_owner"),
             models.Index(fields=["domain"], name="company_domain"),
+            models.Index(fields=["industry", "deleted_at", "name"], name="company_industry"),
         ]
 
     def __str__(self) -> str:
@@ -76,8 +108,55 @@ class Company(models.Model):
 
 
 class ContactQuerySet(models.QuerySet):
+    """Read fragments only (STYLE.md 3): scoping, prefetching, search, a capped count."""
+
     def live(self):
         return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user):
+        """Live contacts ``user`` may read and change (DESIGN.md decision 8)."""
+        return _visible(self, user)
+
+    def with_list_related(self):
+        """What a list row shows, in a constant number of queries whatever the number of
+        companies and tags: owner and primary company joined, then one query each for the
+        company links (with their companies) and the tags."""
+        return self.select_related("owner", "primary_company").prefetch_related(
+            models.Prefetch("company_links", queryset=ContactCompany.objects.select_related("company")
+                            .order_by("company__name", "company_id")),
+            "tags",
+        )
+
+    def search(self, text: str):
+        """Every word must prefix-match first name, last name, email, a phone (digits, with
+        or without the country code) or the primary company's name. Each branch is a range
+        scan on its own index; the company branch is a subquery on the company name index."""
+        qs = self
+        for word in text.split()[:5]:
+            match = (Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
+                     | Q(email__istartswith=word)
+                     | Q(primary_company__in=Company.objects.filter(name__istartswith=word).values("pk")[:1000]))
+            digits = "".join(ch for ch in word if ch.isdigit())
+            if len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
+                prefixes = {f"+{digits}"}
+                if not word.startswith(("+", "00")):  # national digits after the default country code
+                    code = phonenumbers.country_code_for_region(settings.DEFAULT_PHONE_REGION or "US")
+                    if code:
+                        prefixes.add(f"+{code}{digits.lstrip('0')}")
+                try:  # a national number: its E.164 form in the default region
+                    prefixes.add(normalize_phone(word).e164)
+                except InvalidPhoneNumber:
+                    pass
+                for prefix in sorted(prefixes):
+                    match |= Q(phone__startswith=prefix)
+            qs = qs.filter(match)
+        return qs
+
+    def fast_count(self) -> tuple[int, bool]:
+        """``(count, exact)``: counts at most ``settings.CONTACT_COUNT_CAP + 1`` rows."""
+        cap = settings.CONTACT_COUNT_CAP
+        capped = self.order_by().values("pk")[: cap + 1].count()
+        return (capped, True) if capped <= cap else (cap, False)
 
 
 class Contact(models.Model):
@@ -129,8 +208,11 @@ class Contact(models.Model):
             models.Index(fields=["status", "deleted_at", "created_at"], name="contact_status_created"),
             models.Index(fields=["owner", "deleted_at", "created_at"], name="contact_owner_created"),
             models.Index(fields=["primary_company", "deleted_at"], name="contact_primary_company"),
-            models.Index(fields=["email"], name="contact_email"),
-            models.Index(fields=["phone"], name="contact_phone"),
+            # Led by the value, then deleted_at: duplicate lookups and the duplicates page's
+            # GROUP BY read these indexes alone.
+            models.Index(fields=["email", "deleted_at"], name="contact_email_live"),
+            models.Index(fields=["phone", "deleted_at"], name="contact_phone_live"),
+            models.Index(fields=["deleted_at", "updated_at"], name="contact_live_updated"),
             models.Index(fields=["first_name"], name="contact_first_name"),
             models.Index(fields=["last_name"], name="contact_last_name"),
         ]

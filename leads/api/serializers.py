@@ -171,10 +171,13 @@ class ActivitySerializer(serializers.Serializer):
 
 
 class InteractionSerializer(serializers.Serializer):
-    """Seed 003's interaction, for ``/api/v1/interactions``."""
+    """Seed 003's interaction, for ``/api/v1/interactions``: on a lead, a contact and/or a
+    company (``lead_id``, ``contact_id``, ``company_id``; at least one)."""
 
     id = serializers.UUIDField(read_only=True)
-    lead_id = serializers.UUIDField()
+    lead_id = serializers.UUIDField(required=False, allow_null=True)
+    contact_id = serializers.UUIDField(required=False, allow_null=True)
+    company_id = serializers.UUIDField(required=False, allow_null=True)
     kind = serializers.CharField(max_length=20)
     direction = serializers.ChoiceField(choices=Interaction.Direction.choices, required=False, allow_blank=True)
     subject = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -183,6 +186,11 @@ class InteractionSerializer(serializers.Serializer):
     metadata = serializers.JSONField(read_only=True)
     user_id = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+    def validate(self, attrs):
+        if not any(attrs.get(key) for key in ("lead_id", "contact_id", "company_id")):
+            raise serializers.ValidationError({"lead_id": ["Name a lead_id, a contact_id or a company_id."]})
+        return attrs
 
 
 class ActionSerializer(serializers.Serializer):
@@ -205,3 +213,23 @@ class ActionSerializer(serializers.Serializer):
         if isinstance(data.get("action_type"), str):
             data["action_type"] = data["action_type"].strip().lower().replace("-", "_")
         return super().to_internal_value(data)
+
+
+class LeadConversionSerializer(serializers.Serializer):
+    """What ``POST /leads/{id}/convert`` answers (issue 3): the lead id, when it converted, the
+    contact and the company (``null`` when the lead named none), and whether each was new."""
+
+    lead_id = serializers.UUIDField(source="lead.pk", read_only=True)
+    converted_at = serializers.DateTimeField(source="lead.converted_at", read_only=True)
+    contact = serializers.SerializerMethodField()
+    company = serializers.SerializerMethodField()
+    contact_created = serializers.BooleanField(read_only=True)
+    company_created = serializers.BooleanField(read_only=True)
+
+    def get_contact(self, obj) -> dict:
+        c = obj.contact
+        return {"id": str(c.pk), "name": c.name, "email": c.email or None, "phone": c.phone or None}
+
+    def get_company(self, obj) -> dict | None:
+        c = obj.company
+        return {"id": str(c.pk), "name": c.name, "domain": c.domain or None} if c else None

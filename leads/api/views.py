@@ -2,12 +2,14 @@
 
 import uuid
 
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from contacts.models import Company, Contact
 from crm.api.lookups import get_by_uuid_or_404
 from crm.api.pagination import CRMPagination, count_rows
 from crm.errors import NotFound
@@ -17,6 +19,7 @@ from leads.api.serializers import (
     ActionSerializer,
     ActivitySerializer,
     InteractionSerializer,
+    LeadConversionSerializer,
     LeadInteractionSerializer,
     LeadSerializer,
     lead_to_dict,
@@ -128,14 +131,36 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
         page = self.paginate_queryset(lead.interactions.latest_first())
         return self.get_paginated_response(ActivitySerializer(page, many=True).data)
 
+    @extend_schema(request=None, responses={200: LeadConversionSerializer,
+                                            409: OpenApiResponse(description="Already converted")})
+    @action(detail=True, methods=["post"], serializer_class=LeadConversionSerializer, filterset_class=None)
+    def convert(self, request, pk=None):
+        """Issue 3: turn the lead into a contact, linked to a matched or new company; a second
+        conversion answers 409 ``lead_already_converted``."""
+        result = services.lead_convert(lead=self.get_object(), user=request.user)
+        return Response(LeadConversionSerializer(result).data)
+
 
 class TimelineScopeMixin:
-    """Timeline entries of leads the user may see."""
+    """Timeline entries of leads the user may see (and, with ``include_contacts``, of the
+    contacts and companies they may see)."""
+
+    include_contacts = False
 
     def get_queryset(self):
-        visible = Lead.objects.visible_to(self.request.user).values("pk")
-        qs = Interaction.objects.filter(lead_id__in=visible).latest_first()
+        user = self.request.user
+        scope = Q(lead_id__in=Lead.objects.visible_to(user).values("pk"))
+        if self.include_contacts:
+            scope |= Q(contact_id__in=Contact.objects.visible_to(user).values("pk"))
+            scope |= Q(company_id__in=Company.objects.visible_to(user).values("pk"))
+        qs = Interaction.objects.filter(scope).latest_first()
         params = self.request.query_params
+        for key in ("contact_id", "company_id") if self.include_contacts else ():
+            if params.get(key):
+                try:
+                    qs = qs.filter(**{key: uuid.UUID(params[key])})
+                except ValueError:
+                    raise ValidationError({key: [f"Not a valid id: {params[key]!r}."]}) from None
         # A filter value that cannot match anything is a 400, as on the lead list.
         lead_id = params.get("lead_id")
         if lead_id:
@@ -177,12 +202,23 @@ class InteractionViewSet(TimelineScopeMixin, viewsets.GenericViewSet, mixins.Lis
     filterset_class = None
     lookup_value_regex = "[^/]+"
 
+    include_contacts = True
+
     def create(self, request, *args, **kwargs):
         serializer = InteractionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        lead = self._lead_for(data.pop("lead_id"))
-        entry = services.lead_add_interaction(lead=lead, user=request.user, **data)
+        lead_id, contact_id, company_id = (data.pop(key, None) for key in ("lead_id", "contact_id", "company_id"))
+        user = request.user
+        # Each named record must be one the caller may see (else 404, as if it did not exist).
+        lead = self._lead_for(lead_id) if lead_id else None
+        contact = Contact.objects.visible_to(user).filter(pk=contact_id).first() if contact_id else None
+        if contact_id and contact is None:
+            raise NotFound("Contact not found", code="contact_not_found")
+        company = Company.objects.visible_to(user).filter(pk=company_id).first() if company_id else None
+        if company_id and company is None:
+            raise NotFound("Company not found", code="company_not_found")
+        entry = services.interaction_add(user=user, lead=lead, contact=contact, company=company, **data)
         return Response(InteractionSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,0 +1,47 @@
+"""Factories for contacts and companies (saved directly: tests of the rules go through the services)."""
+
+import factory
+
+from contacts.models import Company, Contact, ContactCompany, Tag
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"tag{n}")
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    """A live company; set ``owner`` explicitly (None = unassigned)."""
+
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    domain = factory.Sequence(lambda n: f"company{n}.example")
+    industry = "Software"
+    owner = None
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    """A live contact; set ``owner`` explicitly (None = unassigned)."""
+
+    class Meta:
+        model = Contact
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")
+    phone = factory.Sequence(lambda n: f"+1415666{n % 10000:04d}")
+    owner = None
+
+
+class ContactCompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactCompany
+
+    contact = factory.SubFactory(ContactFactory)
+    company = factory.SubFactory(CompanyFactory)
+    role = ""
