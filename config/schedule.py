@@ -36,6 +36,19 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    # Dashboard rollups: days marked dirty by lead saves, and today (CSV imports insert around
+    # Lead.save), recomputed in the background so reads rarely have to.
+    "dashboard.refresh_rollups": {
+        "task": "dashboard.refresh_rollups",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
+    # Nightly full recount of the dashboard rollups heals any write made around Lead.save.
+    "dashboard.rebuild_rollups": {
+        "task": "dashboard.rebuild_rollups",
+        "schedule": crontab(hour=3, minute=37),
+        "options": {"expires": 3600},
+    },
     # The lead totals are kept by the services; a nightly recount heals anything written
     # around them (raw bulk loads, restores). One GROUP BY, ~0.5 s at a million leads.
     "leads.rebuild_stage_counts": {

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.errors import NotFound, ServiceError
+from crm.errors import ServiceError
 from crm.models import ApiKey, User
 
 KEY_PREFIX = "crm_"
@@ -86,14 +86,14 @@ def api_key_regenerate(*, api_key: ApiKey | None = None, by: User | None, name: 
     role (unless given), revoking the old one in the same transaction; returns the new key with
     its secret. With no key at all, makes the first one (``name`` default "Default").
 
-    Raises NotFound if ``api_key`` is revoked already, ServiceError for a bad name or role.
+    Raises ServiceError if ``api_key`` is revoked already, or for a bad name or role.
     """
     if api_key is None:
         api_key = ApiKey.objects.active().select_for_update().first()
     else:
         api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         if api_key.revoked_at is not None:
-            raise NotFound("This key is revoked already; create a new one instead.", code="api_key_revoked")
+            raise ServiceError("This key is revoked already; create a new one instead.", code="api_key_revoked")
     if api_key is None:
         return api_key_create(name=name or "Default", role=role or User.Role.MANAGER, created_by=by)
     issued = api_key_create(name=name or api_key.name, role=role or api_key.role, created_by=by)

@@ -1,6 +1,8 @@
 """Sign-in and sign-out pages, on Django's auth views."""
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
 
 from crm.forms import LoginForm
 from crm.throttling import LoginGuard
@@ -43,3 +45,8 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     """``/logout/`` (POST only, as Django 5 requires): ends the session, back to the login page."""
+
+
+def home(request):
+    """``/``: on to ``LOGIN_REDIRECT_URL`` (the dashboard), which asks for a login when needed."""
+    return redirect(settings.LOGIN_REDIRECT_URL)

@@ -1,1 +1,529 @@
-"""KPI and chart queries. Filled by the dashboard issue."""
+"""KPI and chart queries of the dashboard (seed 001 A), and the rollups they read.
+
+Definitions (all over live leads, as they are now; days in ``TIME_ZONE``; a range is two
+inclusive dates and is compared with the previous period of the same length):
+
+* ``revenue`` — the value of the leads whose status is ``closed`` (won) and whose
+  ``status_changed_at`` (the moment they were won) falls in the range. A won deal that is
+  later reopened stops counting; a deal's value edited after the win counts as edited.
+* ``active_leads`` — leads open at some moment of the range: created on or before its last
+  day, and not closed or lost before its first day.
+* ``conversion_rate`` — of the leads created in the range, the percentage now won.
+* ``new_leads`` — leads created in the range.
+* ``link_clicks`` — Meta ``inline_link_clicks`` of every campaign on the range's dates
+  (``campaigns.CampaignInsight``).
+* ``calls`` / ``pickup_rate`` — calls placed in the range (``calling.Call.created_at``) and the
+  percentage ``answered``.
+* ``pipeline`` — live leads per status now (``leads.LeadStageCount``), not range-bound.
+
+Each KPI is ``{"value", "previous", "change", "trend"}``: ``change`` the % against the previous
+period (None when that was 0), ``trend`` ``up``/``down``/``flat``.
+
+Speed: every lead figure comes from the per-day rollups in ``dashboard.models`` (a few thousand
+rows for two years), never from a scan of the leads table. A lead save marks its days dirty;
+the next read recomputes those days (a few ms each: one indexed day of leads) and the beat
+task does the same in the background; a nightly rebuild heals writes made around ``save()``
+(raw bulk loads).
+"""
+
+import calendar
+import logging
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from crm.errors import ServiceError
+from crm.models import Interaction, User
+from dashboard.models import LeadDailyStat, LeadSourceDailyStat, RollupDirtyDay
+from leads.models import Lead, LeadStageCount
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366 * 50
+TERMINAL = (Lead.Status.CLOSED, Lead.Status.LOST)
+
+
+# --- Ranges -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DateRange:
+    """Inclusive ``start``..``end`` dates and the previous period of the same length."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> "DateRange":
+        return DateRange(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def as_dict(self) -> dict:
+        prev = self.previous
+        return {"start_date": self.start.isoformat(), "end_date": self.end.isoformat(), "days": self.days,
+                "previous_start_date": prev.start.isoformat(), "previous_end_date": prev.end.isoformat()}
+
+
+def _parse_day(raw: str, field: str) -> date:
+    value = parse_date(raw) if len(raw) <= 10 else None
+    if value is None and len(raw) > 10:
+        moment = parse_datetime(raw)
+        if moment is not None:
+            value = (timezone.localtime(moment) if timezone.is_aware(moment) else moment).date()
+    if value is None:
+        raise ServiceError(f'"{raw}" is not a date; use YYYY-MM-DD.', code="invalid_date", field=field)
+    return value
+
+
+def parse_range(params, *, today: date | None = None) -> DateRange:
+    """The range asked for by ``startDate``/``endDate`` (seed 001) or ``start_date``/``end_date``.
+
+    Missing both: the last 30 days ending today. Only a start: up to today. Only an end: the 30
+    days ending then. Raises ServiceError (400) for a malformed date (``invalid_date``), an end
+    before the start (``invalid_range``) or a range over 50 years (``range_too_long``).
+    """
+    today = today or timezone.localdate()
+    raw = {}
+    for field, names in (("startDate", ("startDate", "start_date")), ("endDate", ("endDate", "end_date"))):
+        for name in names:
+            value = (params.get(name) or "").strip()
+            if value:
+                raw[field] = (name, value)
+                break
+    start = _parse_day(raw["startDate"][1], raw["startDate"][0]) if "startDate" in raw else None
+    end = _parse_day(raw["endDate"][1], raw["endDate"][0]) if "endDate" in raw else None
+    if start is None and end is None:
+        end = today
+    if end is None:
+        end = max(today, start)
+    if start is None:
+        start = end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        raise ServiceError("The end date is before the start date.", code="invalid_range",
+                           field=raw.get("endDate", ("endDate",))[0])
+    if (end - start).days + 1 > MAX_DAYS:
+        raise ServiceError("The range is longer than 50 years.", code="range_too_long", field="startDate")
+    return DateRange(start, end)
+
+
+# --- Rollup maintenance -------------------------------------------------------------------------
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _local_day(moment: datetime | None) -> date | None:
+    if moment is None:
+        return None
+    return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
+
+
+def rollup_mark_dirty(days: Iterable[date | None]) -> None:
+    """Note that the rollups of ``days`` may be stale (one INSERT IGNORE; None entries skipped)."""
+    rows = [RollupDirtyDay(day=d) for d in sorted({d for d in days if d is not None})]
+    if rows:
+        RollupDirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def rollup_mark_lead(lead: Lead) -> None:
+    """Mark the days a saved lead counts on: the day it was created and the day it reached its
+    current status (revenue and closed/lost counts)."""
+    rollup_mark_dirty([_local_day(lead.created_at), _local_day(lead.status_changed_at)])
+
+
+def rollup_mark_previous_status_day(lead_id) -> None:
+    """A lead left ``closed``/``lost``: the day it got there (its previous status change on the
+    timeline) loses it. Called for ``lead.status_changed`` events from a terminal status."""
+    moments = list(
+        Interaction.objects.filter(lead_id=lead_id, kind=Interaction.Kind.STATUS_CHANGE)
+        .order_by("-occurred_at", "-id").values_list("occurred_at", flat=True)[:2]
+    )
+    rollup_mark_dirty(_local_day(m) for m in moments)
+
+
+def _compute_day_rows(day: date) -> tuple[list[LeadDailyStat], list[LeadSourceDailyStat]]:
+    start, end = _day_bounds(day)
+    daily: dict[int, LeadDailyStat] = {}
+
+    def row(owner_id) -> LeadDailyStat:
+        key = owner_id or 0
+        if key not in daily:
+            daily[key] = LeadDailyStat(day=day, owner_id=key)
+        return daily[key]
+
+    sources = []
+    created = (
+        Lead.objects.filter(deleted_at__isnull=True, created_at__gte=start, created_at__lt=end).order_by()
+        .values("owner_id", "source").annotate(n=Count("pk"), won=Count("pk", filter=Q(status=Lead.Status.CLOSED)))
+    )
+    for r in created:
+        stat = row(r["owner_id"])
+        stat.created += r["n"]
+        stat.won += r["won"]
+        sources.append(LeadSourceDailyStat(day=day, owner_id=r["owner_id"] or 0, source=r["source"], created=r["n"]))
+    ended = (
+        Lead.objects.filter(deleted_at__isnull=True, status__in=TERMINAL, status_changed_at__gte=start,
+                            status_changed_at__lt=end).order_by()
+        .values("owner_id", "status").annotate(n=Count("pk"), value=Sum("value"))
+    )
+    for r in ended:
+        _add_ended(row(r["owner_id"]), r)
+    return list(daily.values()), sources
+
+
+def _add_ended(stat: LeadDailyStat, r: dict) -> None:
+    if r["status"] == Lead.Status.CLOSED:
+        stat.closed += r["n"]
+        stat.revenue += r["value"] or Decimal(0)
+    else:
+        stat.lost += r["n"]
+
+
+def rollup_refresh_day(day: date) -> None:
+    """Recompute the rollup rows of ``day`` from the leads table (two indexed one-day queries)."""
+    daily, sources = _compute_day_rows(day)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                LeadDailyStat.objects.filter(day=day).delete()
+                LeadSourceDailyStat.objects.filter(day=day).delete()
+                LeadDailyStat.objects.bulk_create(daily)
+                LeadSourceDailyStat.objects.bulk_create(sources)
+            return
+        except IntegrityError:  # another refresh of the same day committed in between: redo
+            if attempt == 2:
+                raise
+
+
+def rollup_refresh_dirty(limit: int = 100) -> int:
+    """Recompute the days marked dirty (at most ``limit``); returns how many were done.
+
+    Each mark is claimed by deleting it before the recompute, so concurrent callers split the
+    work, and a save committed during a recompute marks its day again for the next call.
+    """
+    done = 0
+    for day in list(RollupDirtyDay.objects.order_by("day").values_list("day", flat=True)[:limit]):
+        if RollupDirtyDay.objects.filter(day=day).delete()[0]:
+            rollup_refresh_day(day)
+            done += 1
+    return done
+
+
+def rollup_rebuild() -> dict:
+    """Recompute every rollup row from the leads table (two GROUP BYs over all live leads: about
+    a few seconds at 1M leads). For the nightly beat, ``manage.py rebuild_dashboard``, the demo
+    data and bulk loads that bypass ``Lead.save``. Returns row counts."""
+    started = timezone.now()
+    daily: dict[tuple[date, int], LeadDailyStat] = {}
+
+    def row(day, owner_id) -> LeadDailyStat:
+        key = (day, owner_id or 0)
+        if key not in daily:
+            daily[key] = LeadDailyStat(day=day, owner_id=key[1])
+        return daily[key]
+
+    sources = []
+    created = (
+        Lead.objects.filter(deleted_at__isnull=True).order_by()
+        .values(d=TruncDate("created_at"), o=F("owner_id"), s=F("source"))
+        .annotate(n=Count("pk"), won=Count("pk", filter=Q(status=Lead.Status.CLOSED)))
+    )
+    for r in created.iterator(chunk_size=5000):
+        stat = row(r["d"], r["o"])
+        stat.created += r["n"]
+        stat.won += r["won"]
+        sources.append(LeadSourceDailyStat(day=r["d"], owner_id=r["o"] or 0, source=r["s"], created=r["n"]))
+    ended = (
+        Lead.objects.filter(deleted_at__isnull=True, status__in=TERMINAL).order_by()
+        .values(d=TruncDate("status_changed_at"), o=F("owner_id"), status_=F("status"))
+        .annotate(n=Count("pk"), value=Sum("value"))
+    )
+    for r in ended.iterator(chunk_size=5000):
+        _add_ended(row(r["d"], r["o"]), {"status": r["status_"], "n": r["n"], "value": r["value"]})
+    with transaction.atomic():
+        LeadDailyStat.objects.all().delete()
+        LeadSourceDailyStat.objects.all().delete()
+        LeadDailyStat.objects.bulk_create(daily.values(), batch_size=2000)
+        LeadSourceDailyStat.objects.bulk_create(sources, batch_size=2000)
+        RollupDirtyDay.objects.filter(marked_at__lt=started).delete()
+    return {"days": len({d for d, _ in daily}), "daily_rows": len(daily), "source_rows": len(sources)}
+
+
+# --- KPIs ---------------------------------------------------------------------------------------
+
+def kpi(value, previous) -> dict:
+    """``{"value", "previous", "change", "trend"}`` (change in % of ``previous``, 1 decimal)."""
+    value = float(value or 0)
+    previous = float(previous or 0)
+    change = round((value - previous) / previous * 100, 1) if previous else None
+    trend = "up" if value > previous else "down" if value < previous else "flat"
+    return {"value": _num(value), "previous": _num(previous), "change": change, "trend": trend}
+
+
+def _num(x: float):
+    return int(x) if float(x).is_integer() else round(x, 2)
+
+
+def _pct(part, whole) -> float:
+    return round(100.0 * float(part or 0) / float(whole), 1) if whole else 0.0
+
+
+def _owner_scope(user: User) -> Q:
+    """Rollup rows ``user`` may count: all for managers/admins, own + unassigned for sales."""
+    if user.sees_all:
+        return Q()
+    return Q(owner_id__in=[user.pk, 0])
+
+
+def refresh_before_read() -> None:
+    """Bring dirty days up to date before a read (setting ``DASHBOARD_REFRESH_ON_READ``; turn it
+    off when the dashboard reads a replica, and let the beat task refresh instead)."""
+    if settings.DASHBOARD_REFRESH_ON_READ:
+        rollup_refresh_dirty()
+
+
+def lead_kpis(user: User, rng: DateRange) -> dict:
+    """revenue, active_leads, conversion_rate and new_leads for ``rng`` vs the previous period
+    (one query over the daily rollup)."""
+    prev = rng.previous
+    ended = F("closed") + F("lost")
+    a = LeadDailyStat.objects.filter(_owner_scope(user), day__lte=rng.end).aggregate(
+        created_to_end=Sum("created"),
+        created_to_prev_end=Sum("created", filter=Q(day__lte=prev.end)),
+        ended_before=Sum(ended, filter=Q(day__lt=rng.start)),
+        ended_before_prev=Sum(ended, filter=Q(day__lt=prev.start)),
+        revenue=Sum("revenue", filter=Q(day__gte=rng.start)),
+        revenue_prev=Sum("revenue", filter=Q(day__gte=prev.start, day__lte=prev.end)),
+        created=Sum("created", filter=Q(day__gte=rng.start)),
+        created_prev=Sum("created", filter=Q(day__gte=prev.start, day__lte=prev.end)),
+        won=Sum("won", filter=Q(day__gte=rng.start)),
+        won_prev=Sum("won", filter=Q(day__gte=prev.start, day__lte=prev.end)),
+    )
+    a = {k: v or 0 for k, v in a.items()}
+    return {
+        "revenue": kpi(a["revenue"], a["revenue_prev"]),
+        "active_leads": kpi(a["created_to_end"] - a["ended_before"], a["created_to_prev_end"] - a["ended_before_prev"]),
+        "conversion_rate": kpi(_pct(a["won"], a["created"]), _pct(a["won_prev"], a["created_prev"])),
+        "new_leads": kpi(a["created"], a["created_prev"]),
+    }
+
+
+def link_click_kpi(rng: DateRange) -> dict:
+    """Meta link clicks on the range's dates vs the previous period (campaign insights)."""
+    from campaigns.models import CampaignInsight
+
+    prev = rng.previous
+    a = CampaignInsight.objects.filter(date__gte=prev.start, date__lte=rng.end).aggregate(
+        cur=Sum("link_clicks", filter=Q(date__gte=rng.start)),
+        prev=Sum("link_clicks", filter=Q(date__lte=prev.end)),
+    )
+    return kpi(a["cur"], a["prev"])
+
+
+def call_kpis(user: User, rng: DateRange) -> dict | None:
+    """``calls`` placed and ``pickup_rate`` (% answered) vs the previous period, or None while
+    the calling app has no Call model. Sales users count calls on the leads they may see."""
+    try:
+        from calling.models import Call
+    except ImportError:
+        return None
+    prev = rng.previous
+    start, _ = _day_bounds(prev.start)
+    _, end = _day_bounds(rng.end)
+    cur_start, _ = _day_bounds(rng.start)
+    calls = Call.objects.filter(created_at__gte=start, created_at__lt=end)
+    if not user.sees_all:
+        calls = calls.filter(Q(lead__owner=user) | Q(lead__owner__isnull=True))
+    a = calls.aggregate(
+        cur=Count("pk", filter=Q(created_at__gte=cur_start)),
+        prev=Count("pk", filter=Q(created_at__lt=cur_start)),
+        answered=Count("pk", filter=Q(created_at__gte=cur_start, outcome="answered")),
+        answered_prev=Count("pk", filter=Q(created_at__lt=cur_start, outcome="answered")),
+    )
+    return {
+        "calls": kpi(a["cur"], a["prev"]),
+        "answered_calls": kpi(a["answered"], a["answered_prev"]),
+        "pickup_rate": kpi(_pct(a["answered"], a["cur"]), _pct(a["answered_prev"], a["prev"])),
+    }
+
+
+def pipeline(user: User) -> list[dict]:
+    """Live leads per status now, in pipeline order: ``[{"status", "label", "count"}]``."""
+    counts = dict(
+        LeadStageCount.objects.filter(_owner_scope(user)).order_by().values("status")
+        .annotate(n=Sum("n")).values_list("status", "n")
+    )
+    return [{"status": s.value, "label": s.label, "count": int(counts.get(s.value) or 0)} for s in Lead.Status]
+
+
+def dashboard_stats(user: User, rng: DateRange) -> dict:
+    """Seed 001's ``/dashboard/stats`` body plus call KPIs, the pipeline and the range used."""
+    refresh_before_read()
+    body = {"range": rng.as_dict(), **lead_kpis(user, rng), "link_clicks": link_click_kpi(rng)}
+    calls = call_kpis(user, rng)
+    body.update(calls or {"calls": None, "answered_calls": None, "pickup_rate": None})
+    body["pipeline"] = pipeline(user)
+    return body
+
+
+# --- Charts -------------------------------------------------------------------------------------
+
+def bucket_size(rng: DateRange) -> str:
+    """``day`` up to 31 days, ``week`` up to 26 weeks, ``month`` beyond."""
+    if rng.days <= 31:
+        return "day"
+    if rng.days <= 182:
+        return "week"
+    return "month"
+
+
+def buckets(rng: DateRange) -> list[tuple[date, date, str]]:
+    """``(first day, last day, label)`` of each bucket, clipped to the range: days, weeks
+    starting on Monday, or calendar months."""
+    size = bucket_size(rng)
+    out = []
+    cursor = rng.start
+    while cursor <= rng.end:
+        if size == "day":
+            last, label = cursor, (f"{cursor:%a}" if rng.days <= 7 else f"{cursor:%b} {cursor.day}")
+        elif size == "week":
+            last, label = cursor + timedelta(days=6 - cursor.weekday()), f"{cursor:%b} {cursor.day}"
+        else:
+            last = cursor.replace(day=calendar.monthrange(cursor.year, cursor.month)[1])
+            label = f"{cursor:%b %Y}"
+        last = min(last, rng.end)
+        out.append((cursor, last, label))
+        cursor = last + timedelta(days=1)
+    return out
+
+
+def revenue_series(user: User, rng: DateRange) -> list[dict]:
+    """Seed 001's revenue area chart: ``[{"date": label, "value", "start", "end"}]``, one entry
+    per bucket (:func:`buckets`), zero-filled; ``value`` is revenue as defined above."""
+    refresh_before_read()
+    spans = buckets(rng)
+    starts = [first for first, _, _ in spans]
+    totals = [Decimal(0)] * len(spans)
+    rows = (LeadDailyStat.objects.filter(_owner_scope(user), day__gte=rng.start, day__lte=rng.end, closed__gt=0)
+            .order_by().values("day").annotate(v=Sum("revenue")).values_list("day", "v"))
+    for day, value in rows:
+        totals[bisect_right(starts, day) - 1] += value or 0
+    return [
+        {"date": label, "value": float(total), "start": first.isoformat(), "end": last.isoformat()}
+        for (first, last, label), total in zip(spans, totals, strict=True)
+    ]
+
+
+def sources_series(user: User, rng: DateRange, *, top: int = 12) -> list[dict]:
+    """Seed 001's sources bar chart: leads created in the range per source, most first:
+    ``[{"name", "value"}]``. A blank source shows as "Unknown"; beyond ``top`` sources the
+    rest are summed as "Other"."""
+    refresh_before_read()
+    rows = list(
+        LeadSourceDailyStat.objects.filter(_owner_scope(user), day__gte=rng.start, day__lte=rng.end).order_by()
+        .values("source").annotate(v=Sum("created")).values_list("source", "v")
+    )
+    merged = defaultdict(int)
+    for source, value in rows:
+        merged[source or "Unknown"] += int(value or 0)
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+    result = [{"name": name, "value": value} for name, value in ranked[:top] if value]
+    rest = sum(v for _, v in ranked[top:])
+    if rest:
+        result.append({"name": "Other", "value": rest})
+    return result
+
+
+# --- Settings (seed 001 F) ----------------------------------------------------------------------
+
+def mask_secret(value: str, *, visible: int = 4) -> str | None:
+    """``"meat…ock"``-style hint of a configured secret (None when unset): enough to check which
+    one is configured, too little to use it."""
+    if not value:
+        return None
+    if len(value) <= visible * 2:
+        return "•" * len(value)
+    return f"{value[:visible]}…{value[-3:]}"
+
+
+def _meta_status() -> dict:
+    try:
+        from campaigns.services import meta_integration_status
+    except ImportError:  # the campaigns issue has not landed
+        return {"configured": False, "webhook_path": None}
+    return meta_integration_status()
+
+
+def _provider_status() -> dict:
+    try:
+        from calling.services import provider_integration_status
+    except ImportError:  # the calling issue has not landed
+        return {}
+    return provider_integration_status()
+
+
+def integration_settings(absolute) -> dict:
+    """Meta and call-provider settings an admin pastes into those services: absolute webhook
+    URLs (``absolute(path)`` builds them from the request), the Meta verify-token hint, and each
+    integration's status. Secrets are only ever hinted (:func:`mask_secret`)."""
+    meta = dict(_meta_status())
+    path = meta.get("webhook_path")
+    meta["webhook_url"] = absolute(path) if path else None
+    meta["verify_token_hint"] = mask_secret(getattr(settings, "META_VERIFY_TOKEN", ""))
+    providers = {}
+    for name, status in _provider_status().items():
+        status = dict(status)
+        path = status.get("webhook_path")
+        status["webhook_url"] = absolute(path) if path else None
+        providers[name] = status
+    return {"meta": meta, "call_providers": providers}
+
+
+def api_key_row(api_key) -> dict:
+    """One API key as settings show it: masked, never the secret."""
+    return {
+        "id": str(api_key.pk), "name": api_key.name, "role": api_key.role, "masked_key": api_key.masked,
+        "prefix": api_key.prefix, "created_at": api_key.created_at, "last_used_at": api_key.last_used_at,
+        "revoked_at": api_key.revoked_at,
+        "created_by": api_key.created_by.username if api_key.created_by_id else None,
+    }
+
+
+def settings_config(absolute) -> dict:
+    """Seed 001's ``GET /settings/config``: masked API keys (``api_key`` the newest active one,
+    as the seed's single key), the integrations' webhook URLs and status, outgoing webhook
+    subscriptions (secrets hinted), the events they can subscribe to, and the rate limits."""
+    from rest_framework.settings import api_settings
+
+    from crm.events import EVENTS
+    from crm.models import ApiKey, WebhookSubscription
+
+    keys = [api_key_row(k) for k in ApiKey.objects.active().select_related("created_by")[:100]]
+    subs = [
+        {"id": str(s.pk), "name": s.name, "url": s.url, "events": s.events, "active": s.active,
+         "secret_hint": mask_secret(s.secret, visible=10), "created_at": s.created_at}
+        for s in WebhookSubscription.objects.all()[:100]
+    ]
+    return {
+        "api_key": keys[0]["masked_key"] if keys else None,
+        "api_keys": keys,
+        "webhooks": integration_settings(absolute),
+        "outgoing_webhooks": subs,
+        "webhook_events": EVENTS,
+        "rate_limits": dict(api_settings.DEFAULT_THROTTLE_RATES),
+    }

@@ -220,6 +220,8 @@ class Lead(models.Model):
             models.Index(fields=["deleted_at", "value"], name="lead_live_value"),
             models.Index(fields=["deleted_at", "last_name", "first_name"], name="lead_live_name"),
             models.Index(fields=["status", "deleted_at", "created_at"], name="lead_status_created"),
+            # The dashboard's rollup of won/lost leads by the day they got there (revenue by close date).
+            models.Index(fields=["status", "deleted_at", "status_changed_at"], name="lead_status_changed"),
             models.Index(fields=["call_status", "deleted_at", "created_at"], name="lead_callstatus_created"),
             models.Index(fields=["owner", "deleted_at", "created_at"], name="lead_owner_created"),
             models.Index(fields=["source", "deleted_at", "created_at"], name="lead_source_created"),

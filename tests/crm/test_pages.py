@@ -29,10 +29,10 @@ def test_login_page_renders(client, db):
     assert b"csrfmiddlewaretoken" in response.content
 
 
-def test_login_with_username_goes_to_leads(client, sam):
+def test_login_with_username_goes_to_the_dashboard(client, sam):
     response = client.post(reverse("crm:login"), {"username": "sam", "password": PASSWORD})
     assert response.status_code == 302
-    assert response.url == reverse("leads:lead_list")
+    assert response.url == reverse("dashboard:dashboard")
     assert client.session["_auth_user_id"] == str(sam.pk)
 
 
@@ -59,7 +59,7 @@ def test_signed_in_user_skips_login_page(client, sam):
     client.force_login(sam)
     response = client.get(reverse("crm:login"))
     assert response.status_code == 302
-    assert response.url == reverse("leads:lead_list")
+    assert response.url == reverse("dashboard:dashboard")
 
 
 def test_logout_is_post_only_and_ends_the_session(client, sam):
@@ -71,10 +71,10 @@ def test_logout_is_post_only_and_ends_the_session(client, sam):
     assert "_auth_user_id" not in client.session
 
 
-def test_root_redirects_to_leads_then_to_login(client, db):
+def test_root_redirects_to_the_dashboard_then_to_login(client, db):
     response = client.get("/")
     assert response.status_code == 302
-    assert response.url == reverse("leads:lead_list")
+    assert response.url == reverse("dashboard:dashboard")
     response = client.get(response.url)
     assert response.status_code == 302
     assert response.url.startswith(reverse("crm:login") + "?next=")
