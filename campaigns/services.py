@@ -158,7 +158,9 @@ def _date_windows(since: date, until: date, days: int = 31):
         start = end + timedelta(days=1)
 
 
-def _upsert_campaigns(rows: list[dict], account: str) -> None:
+def upsert_campaigns(rows: list[dict], account: str) -> None:
+    """Insert or update campaigns by ``meta_id`` in one statement: ``rows`` are
+    ``{"meta_id", "name", "status", "effective_status", "objective"}`` (the sync's parsed page)."""
     now = timezone.now()
     objs = {}
     for row in rows:
@@ -190,8 +192,9 @@ def _campaign_ids(meta_ids, names: dict[str, tuple[str, str]], account: str) -> 
     return found
 
 
-def _upsert_insights(rows: list[dict], account: str) -> int:
-    """Write one page of parsed rows in one transaction; returns how many rows were written."""
+def upsert_insights(rows: list[dict], account: str) -> int:
+    """Insert or update daily rows on (campaign, date) in one transaction; ``rows`` are
+    :func:`parse_insight_row` results (unknown campaigns are created). Returns rows written."""
     if not rows:
         return 0
     names = {r["campaign_id"]: (r["campaign_name"], r["objective"]) for r in rows}
@@ -239,7 +242,7 @@ def _sync_campaigns(client: GraphClient, run: MetaSyncRun, account: str) -> None
                 "effective_status": str(item.get("effective_status") or "")[:32],
                 "objective": str(item.get("objective") or "")[:64],
             })
-        _upsert_campaigns(rows, account)
+        upsert_campaigns(rows, account)
         run.campaigns_fetched += len(rows)
         _save_progress(run)
 
@@ -257,7 +260,7 @@ def _sync_insights(client: GraphClient, run: MetaSyncRun, account: str, since: d
                     rows.append(parse_insight_row(item))
                 except ValueError as exc:
                     _run_error(run, "insights", f"row skipped, {exc}: {json.dumps(item, default=str)[:200]}")
-            run.rows_fetched += _upsert_insights(rows, account)
+            run.rows_fetched += upsert_insights(rows, account)
             _save_progress(run)
 
 
@@ -706,8 +709,21 @@ def leadgen_pending(*, older_than: timedelta = timedelta(minutes=2), limit: int 
     )
 
 
+def leadgen_retry(*, leadgen_ids: list[str]) -> list[str]:
+    """Put failed or pending events back to pending and queue them (admin "Process again");
+    processed ones are left alone. Returns the leadgen ids queued."""
+    from campaigns.tasks import process_leadgen  # tasks import this module
+
+    ids = list(LeadgenEvent.objects.filter(leadgen_id__in=leadgen_ids).exclude(status=LeadgenEvent.Status.PROCESSED)
+               .values_list("leadgen_id", flat=True))
+    LeadgenEvent.objects.filter(leadgen_id__in=ids).update(status=LeadgenEvent.Status.PENDING)
+    for leadgen_id in ids:
+        transaction.on_commit(lambda leadgen_id=leadgen_id: process_leadgen.delay(leadgen_id))
+    return ids
+
+
 @transaction.atomic
-def lead_attribute(*, lead: Lead, campaign: Campaign, leadgen_id: str, ad_id: str = "", adset_id: str = "",
+def lead_attribute(*, lead: Lead, campaign: Campaign | None, leadgen_id: str, ad_id: str = "", adset_id: str = "",
                    form_id: str = "", page_id: str = "") -> LeadAttribution:
     """Attribute ``lead`` to ``campaign`` by hand (demo data, admin); first touch wins, so an
     existing attribution is returned unchanged. Raises DuplicateRecord for a used ``leadgen_id``."""
@@ -718,6 +734,7 @@ def lead_attribute(*, lead: Lead, campaign: Campaign, leadgen_id: str, ad_id: st
         raise DuplicateRecord(f"Leadgen id {leadgen_id} is already attributed.", code="duplicate_leadgen",
                               field="leadgen_id")
     return LeadAttribution.objects.create(
-        lead=lead, campaign=campaign, meta_campaign_id=campaign.meta_id, leadgen_id=leadgen_id, ad_id=ad_id,
+        lead=lead, campaign=campaign, meta_campaign_id=campaign.meta_id if campaign else "", leadgen_id=leadgen_id,
+        ad_id=ad_id,
         adset_id=adset_id, form_id=form_id, page_id=page_id,
     )
