@@ -15,4 +15,5 @@ urlpatterns = [
     path("<uuid:pk>/delete/", views.LeadDeleteView.as_view(), name="lead_delete"),
     path("<uuid:pk>/status/", views.LeadSetStatusView.as_view(), name="lead_set_status"),
     path("<uuid:pk>/interactions/", views.LeadAddInteractionView.as_view(), name="lead_add_interaction"),
+    path("<uuid:pk>/convert/", views.LeadConvertView.as_view(), name="lead_convert"),
 ]

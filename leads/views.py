@@ -378,3 +378,19 @@ class LeadDeleteView(LoginRequiredMixin, View):
         services.lead_delete(lead=lead, user=request.user)
         messages.success(request, f"Lead {lead.name} deleted.")
         return redirect("leads:lead_list")
+
+
+class LeadConvertView(LoginRequiredMixin, View):
+    """POST ``/leads/<id>/convert/``: ``lead_convert`` (contact plus matched or new company),
+    then the new contact's page; converting twice shows the error on the lead page."""
+
+    def post(self, request, pk):
+        lead = get_object_or_404(visible_leads(request), pk=pk)
+        try:
+            result = services.lead_convert(lead=lead, user=request.user)
+        except ServiceError as exc:
+            messages.error(request, exc.detail)
+            return redirect("leads:lead_detail", pk=lead.pk)
+        company = f" at {result.company.name}" if result.company else ""
+        messages.success(request, f"{lead.name} converted to contact {result.contact.name}{company}.")
+        return redirect("contacts:contact_detail", pk=result.contact.pk)
