@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, FloatField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
@@ -158,6 +158,12 @@ def _date_windows(since: date, until: date, days: int = 31):
         start = end + timedelta(days=1)
 
 
+def _conflict_target(fields: list[str]) -> list[str] | None:
+    """MySQL/MariaDB's ON DUPLICATE KEY UPDATE takes no conflict target (any unique key triggers
+    it: here only the named one can clash, the primary key being new); SQLite and PostgreSQL need one."""
+    return fields if connection.features.supports_update_conflicts_with_target else None
+
+
 def upsert_campaigns(rows: list[dict], account: str) -> None:
     """Insert or update campaigns by ``meta_id`` in one statement: ``rows`` are
     ``{"meta_id", "name", "status", "effective_status", "objective"}`` (the sync's parsed page)."""
@@ -171,7 +177,7 @@ def upsert_campaigns(rows: list[dict], account: str) -> None:
         )
     if objs:
         Campaign.objects.bulk_create(
-            list(objs.values()), update_conflicts=True, unique_fields=["meta_id"],
+            list(objs.values()), update_conflicts=True, unique_fields=_conflict_target(["meta_id"]),
             update_fields=["name", "status", "effective_status", "objective", "ad_account_id", "updated_at"],
         )
 
@@ -210,7 +216,7 @@ def upsert_insights(rows: list[dict], account: str) -> int:
                 leads=r["leads"], purchase_value=r["purchase_value"], updated_at=now,
             )
         CampaignInsight.objects.bulk_create(
-            list(objs.values()), update_conflicts=True, unique_fields=["campaign", "date"],
+            list(objs.values()), update_conflicts=True, unique_fields=_conflict_target(["campaign", "date"]),
             update_fields=["spend", "impressions", "clicks", "link_clicks", "leads", "purchase_value",
                            "updated_at"],
         )
