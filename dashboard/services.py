@@ -78,11 +78,14 @@ class DateRange:
 
 
 def _parse_day(raw: str, field: str) -> date:
-    value = parse_date(raw) if len(raw) <= 10 else None
-    if value is None and len(raw) > 10:
-        moment = parse_datetime(raw)
-        if moment is not None:
-            value = (timezone.localtime(moment) if timezone.is_aware(moment) else moment).date()
+    try:
+        value = parse_date(raw) if len(raw) <= 10 else None
+        if value is None and len(raw) > 10:
+            moment = parse_datetime(raw)
+            if moment is not None:
+                value = (timezone.localtime(moment) if timezone.is_aware(moment) else moment).date()
+    except ValueError:  # well formed but impossible, e.g. 2026-02-30
+        value = None
     if value is None:
         raise ServiceError(f'"{raw}" is not a date; use YYYY-MM-DD.', code="invalid_date", field=field)
     return value
@@ -307,19 +310,19 @@ def lead_kpis(user: User, rng: DateRange) -> dict:
         created_to_prev_end=Sum("created", filter=Q(day__lte=prev.end)),
         ended_before=Sum(ended, filter=Q(day__lt=rng.start)),
         ended_before_prev=Sum(ended, filter=Q(day__lt=prev.start)),
-        revenue=Sum("revenue", filter=Q(day__gte=rng.start)),
+        revenue_cur=Sum("revenue", filter=Q(day__gte=rng.start)),
         revenue_prev=Sum("revenue", filter=Q(day__gte=prev.start, day__lte=prev.end)),
-        created=Sum("created", filter=Q(day__gte=rng.start)),
+        created_cur=Sum("created", filter=Q(day__gte=rng.start)),
         created_prev=Sum("created", filter=Q(day__gte=prev.start, day__lte=prev.end)),
-        won=Sum("won", filter=Q(day__gte=rng.start)),
+        won_cur=Sum("won", filter=Q(day__gte=rng.start)),
         won_prev=Sum("won", filter=Q(day__gte=prev.start, day__lte=prev.end)),
     )
     a = {k: v or 0 for k, v in a.items()}
     return {
-        "revenue": kpi(a["revenue"], a["revenue_prev"]),
+        "revenue": kpi(a["revenue_cur"], a["revenue_prev"]),
         "active_leads": kpi(a["created_to_end"] - a["ended_before"], a["created_to_prev_end"] - a["ended_before_prev"]),
-        "conversion_rate": kpi(_pct(a["won"], a["created"]), _pct(a["won_prev"], a["created_prev"])),
-        "new_leads": kpi(a["created"], a["created_prev"]),
+        "conversion_rate": kpi(_pct(a["won_cur"], a["created_cur"]), _pct(a["won_prev"], a["created_prev"])),
+        "new_leads": kpi(a["created_cur"], a["created_prev"]),
     }
 
 
