@@ -410,10 +410,14 @@ def _fire(process: Process, now: dt.datetime) -> Task | None:
     key = f"followup:{process.pk}:{due.isoformat()}"
     channel = process.get_channel_display()
     title = f"Follow up with {lead.name} ({channel})" if lead else f"Follow-up: {process.name} ({channel})"
+    # Due all day on the follow-up's day: the follow-up notification is its "due" reminder, and
+    # "overdue" comes only if it is still open when that day is over (not a minute later).
+    day = timezone.localtime(due).date()
     task = Task(
-        title=title[:255], description=f"Due follow-up of the process “{process.name}”.", due_at=due,
+        title=title[:255], due_at=timezone.make_aware(dt.datetime.combine(day, dt.time.min)), due_all_day=True,
+        description=f"Follow-up of the process “{process.name}”, due {timezone.localtime(due):%Y-%m-%d %H:%M}.",
         priority=Task.Priority.MEDIUM, assignee=assignee, created_by=process.created_by, lead=lead,
-        process=process, source_key=key,
+        process=process, source_key=key, due_notified_at=now,
     )
     try:
         with transaction.atomic():

@@ -8,6 +8,7 @@ names. An HTMX request gets the partial it swaps; anything else the whole page o
 
 import datetime as dt
 import uuid
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -123,7 +124,8 @@ class TaskToggleView(LoginRequiredMixin, View):
         if is_htmx(request):
             task = visible_tasks(request).get(pk=task.pk)
             return render(request, "tasks/partials/_task_row.html",
-                          {"task": task, "now": timezone.now(), "compact": request.POST.get("compact") == "1"})
+                          {"task": task, "now": timezone.now(), "compact": request.POST.get("compact") == "1",
+                           "return_to": _page_behind(request, reverse("tasks:my_tasks"))})
         messages.success(request, f"“{task.title}” {'completed' if task.completed else 'reopened'}.")
         return redirect(_safe_next(request, reverse("tasks:my_tasks")))
 
@@ -211,9 +213,20 @@ class TaskDeleteView(LoginRequiredMixin, View):
 # --- Panels on the lead and contact pages ---------------------------------------------------------
 
 
+def _page_behind(request, fallback: str) -> str:
+    """The page an HTMX fragment sits in (``HX-Current-URL``), for links that should come back
+    to it rather than to the fragment's own URL."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path and url_has_allowed_host_and_scheme(current.geturl(), allowed_hosts={request.get_host()},
+                                                          require_https=request.is_secure()):
+        return current.path + (f"?{current.query}" if current.query else "")
+    return fallback
+
+
 def _panel_context(request, *, lead=None, contact=None, quick_form=None, process_form=None) -> dict:
     related = lead or contact
     field = "lead" if lead else "contact"
+    fallback = reverse("leads:lead_detail", args=[lead.pk]) if lead else reverse("tasks:my_tasks")
     tasks = visible_tasks(request).filter(**{field: related})
     context = {
         "lead": lead, "contact": contact, "related": related, "related_type": field,
@@ -222,6 +235,7 @@ def _panel_context(request, *, lead=None, contact=None, quick_form=None, process
         "quick_form": quick_form or QuickTaskForm(),
         "now": timezone.now(),
         "panel_url": reverse(f"tasks:{field}_panel", args=[related.pk]),
+        "return_to": _page_behind(request, fallback),
     }
     if lead is not None:
         context["processes"] = list(

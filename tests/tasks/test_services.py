@@ -78,7 +78,11 @@ def test_due_process_creates_one_task_timeline_and_notification(sales_user, mana
     task = created[0]
     assert task.assignee == sales_user  # the lead's owner, not the creator
     assert task.lead == lead and task.process == process and task.title == "Follow up with Alice Johnson (Phone)"
-    assert task.due_at == NOW - dt.timedelta(minutes=1)
+    # Due all day on the follow-up's day; its notification stands for the "due" reminder.
+    assert task.due_at == dt.datetime(2026, 11, 22, tzinfo=dt.UTC) and task.due_all_day
+    assert services.tasks_send_reminders(now=NOW) == {"due": 0, "overdue": 0}
+    assert services.tasks_send_reminders(now=NOW + dt.timedelta(days=1)) == {"due": 0, "overdue": 1}
+    Notification.objects.filter(kind="task_overdue").delete()
     entry = Interaction.objects.get(lead=lead, kind=Interaction.Kind.FOLLOW_UP)
     assert entry.metadata["task_id"] == str(task.pk) and "Nurture" in entry.subject
     note = Notification.objects.get(user=sales_user)

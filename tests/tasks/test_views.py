@@ -185,6 +185,22 @@ def test_lead_panel_lists_open_tasks_adds_and_checks_off(client_sam, sales_user)
     assert bad.status_code == 400 and 'id="tasks-panel"' in bad.content.decode()
 
 
+def test_panel_links_come_back_to_the_page_around_it(client_sam, sales_user):
+    lead = LeadFactory(owner=sales_user)
+    task = TaskFactory(assignee=sales_user, lead=lead)
+    page = reverse("leads:lead_detail", args=[lead.pk])
+    html = client_sam.get(reverse("tasks:lead_panel", args=[lead.pk]), HTTP_HX_CURRENT_URL=f"http://testserver{page}",
+                          **HTMX).content.decode()
+    assert f'edit/?next={page}"' in html
+    row = client_sam.post(reverse("tasks:task_toggle", args=[task.pk]), {"completed": "true", "compact": "1"},
+                          HTTP_HX_CURRENT_URL=f"http://testserver{page}", **HTMX).content.decode()
+    assert f'name="next" value="{page}"' in row
+    # A foreign page in the header is ignored.
+    html = client_sam.get(reverse("tasks:lead_panel", args=[lead.pk]), HTTP_HX_CURRENT_URL="https://evil.example/x",
+                          **HTMX).content.decode()
+    assert "evil" not in html
+
+
 def test_lead_panel_starts_pauses_and_completes_a_process(client_sam, sales_user):
     lead = LeadFactory(owner=sales_user)
     response = client_sam.post(reverse("tasks:lead_process_create", args=[lead.pk]), {
