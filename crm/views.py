@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 from django.shortcuts import redirect
 
 from crm.forms import LoginForm
@@ -28,7 +30,8 @@ class LoginView(auth_views.LoginView):
             return super().post(request, *args, **kwargs)
         # An unbound form: nothing is validated, so the password is not checked while blocked.
         form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
-        form.add_error(None, f"Too many failed sign-ins. Try again in {wait} seconds.")
+        message = f"Too many failed sign-ins. Try again in {wait} second{'s' if wait != 1 else ''}."
+        form._errors = ErrorDict({NON_FIELD_ERRORS: form.error_class([message], error_class="nonfield")})
         response = self.render_to_response(self.get_context_data(form=form), status=429)
         response["Retry-After"] = str(wait)
         return response
