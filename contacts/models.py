@@ -130,12 +130,16 @@ class ContactQuerySet(models.QuerySet):
     def search(self, text: str):
         """Every word must prefix-match first name, last name, email, a phone (digits, with
         or without the country code) or the primary company's name. Each branch is a range
-        scan on its own index; the company branch is a subquery on the company name index."""
+        scan on its own index; company names are resolved to ids first (one query per word)."""
         qs = self
         for word in text.split()[:5]:
-            match = (Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
-                     | Q(email__istartswith=word)
-                     | Q(primary_company__in=Company.objects.filter(name__istartswith=word).values("pk")[:1000]))
+            # Company names matching the word, read first (at most 1,000; MariaDB has no LIMIT in
+            # an IN subquery): then a range scan on the primary-company index.
+            company_ids = list(Company.objects.live().filter(name__istartswith=word)
+                               .order_by().values_list("pk", flat=True)[:1000])
+            match = Q(first_name__istartswith=word) | Q(last_name__istartswith=word) | Q(email__istartswith=word)
+            if company_ids:
+                match |= Q(primary_company_id__in=company_ids)
             digits = "".join(ch for ch in word if ch.isdigit())
             if len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
                 prefixes = {f"+{digits}"}
