@@ -533,7 +533,7 @@ def _set_tags_bulk(contacts_tags: list[tuple[Contact, list[str]]], *, replace: b
     if replace:
         through.objects.filter(contact_id__in=[c.pk for c, _ in contacts_tags]).delete()
     rows = [through(contact_id=c.pk, tag_id=tag_ids[n]) for c, tags in contacts_tags for n in tags]
-    through.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=not replace)
+    through.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=not replace)
 
 
 @transaction.atomic
@@ -576,7 +576,7 @@ def contacts_bulk_create(*, user: User | None, items: list[dict], allow_duplicat
         raise BulkInvalid(f"{len(errors)} of {len(items)} contacts are invalid; none were created.",
                           extra={"errors": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})
     contacts = [c for _, c in drafts]
-    Contact.objects.bulk_create(contacts, batch_size=500)
+    Contact.objects.bulk_create(contacts, batch_size=1000)
     links = [ContactCompany(contact=c, company_id=c.primary_company_id, created_at=now)
              for c in contacts if c.primary_company_id]
     if links:

@@ -76,21 +76,18 @@ def _bulk_items(request) -> tuple[list, bool]:
 
 
 def _validate_items(items: list, serializer_class, *, partial: bool) -> list[dict]:
-    """Validate every item; a 400 ``bulk_invalid`` naming each failing index, else the data."""
-    errors, valid = {}, []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            errors[str(index)] = {"non_field_errors": ["Expected an object."]}
-            continue
-        serializer = serializer_class(data=item, partial=partial)
-        if serializer.is_valid():
-            valid.append(dict(serializer.validated_data))
-        else:
-            errors[str(index)] = serializer.errors
-    if errors:
-        raise services.BulkInvalid(f"{len(errors)} of {len(items)} contacts are invalid; nothing was written.",
-                                   extra={"errors": errors})
-    return valid
+    """Validate every item; a 400 ``bulk_invalid`` naming each failing index, else the data.
+    One ``many=True`` serializer: the child's fields are built once, not once per item (a
+    thousand deep copies of the field set cost more than the whole insert)."""
+    serializer = serializer_class(data=items, many=True, partial=partial)
+    if serializer.is_valid():
+        return [dict(item) for item in serializer.validated_data]
+    errors = serializer.errors
+    if isinstance(errors, dict):  # the list as a whole (not reached: _bulk_items checked it)
+        raise services.BulkInvalid("Send a list of contacts.", extra={"errors": errors})
+    errors = {str(index): error for index, error in enumerate(errors) if error}
+    raise services.BulkInvalid(f"{len(errors)} of {len(items)} contacts are invalid; nothing was written.",
+                               extra={"errors": errors})
 
 
 class ContactViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
