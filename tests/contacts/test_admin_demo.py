@@ -100,3 +100,4 @@ def test_normalize_domain_refuses_non_hosts(raw):
 
 def test_email_domain_ignores_free_mail():
     assert services.email_domain("a@gmail.com") == "" and services.email_domain("a@Initech.com") == "initech.com"
+    assert services.email_domain("a@example.com") == "" == services.email_domain("a@shop.test")
