@@ -18,6 +18,8 @@ import django_filters
 from django import forms
 from django.db.models import F, Q
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from leads.filters import CSVChoiceFilter, DateBoundFilter, OwnerFilter, normalize_ordering
 from tasks.models import Process, Task
@@ -42,6 +44,7 @@ class BooleanWordField(forms.NullBooleanField):
         return None
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class BooleanWordFilter(django_filters.Filter):
     field_class = BooleanWordField
 
