@@ -10,7 +10,7 @@ Rules kept here:
 * creation, status changes and (re)assignment are published as events (crm.events).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +33,16 @@ PLAIN_FIELDS = (
     "owner", "agent_id", "custom_fields", "ai_summary", "schedule_at", "attempts_count",
     "call_status", "disposition",
 )
+
+#: Checks an ``agent_id`` must pass before a lead gets it; each raises ServiceError (field
+#: ``agent_id``). Apps to the right register theirs in ``AppConfig.ready`` (calling: the agent
+#: exists and is active), so leads never imports them.
+AGENT_CHECKS: list[Callable[[object], None]] = []
+
+
+def _check_agent(agent_id) -> None:
+    for check in AGENT_CHECKS:
+        check(agent_id)
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -211,6 +221,8 @@ def lead_create(*, user: User | None, name: str | None = None, phone: str | None
         fields["owner"] = user  # what you type in is yours unless you say otherwise
     _check_owner(user, fields.get("owner"))
     lead = Lead(status=status, **fields)
+    if lead.agent_id:
+        _check_agent(lead.agent_id)
     if lead.agent_id and lead.schedule_at is None:
         lead.schedule_at = timezone.now()
     _apply_phone(lead, phone or "", region)
@@ -241,6 +253,8 @@ def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone
         _check_owner(user, fields["owner"])
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     previous_owner = lead.owner_id
+    if fields.get("agent_id") and fields["agent_id"] != lead.agent_id:
+        _check_agent(fields["agent_id"])
     if name is not None and "first_name" not in fields:
         fields["first_name"], fields["last_name"] = split_name(name)
     for key, value in fields.items():

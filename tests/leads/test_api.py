@@ -15,6 +15,7 @@ from crm.ids import uuid7
 from crm.models import Interaction
 from leads.models import Lead
 from leads.services import stage_counts_rebuild
+from tests.calling.factories import AgentFactory
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +105,7 @@ def test_create_accepts_phone_e164_alias_and_returns_it(api):
 
 def test_create_seed_004_full_example(api):
     agent = "53420311-13b0-44c5-93df-30f38985e7a0"
+    AgentFactory(id=uuid.UUID(agent))  # an unknown agent_id is refused (calling registers the check)
     response = api.post(LEADS + "/", {
         "agent_id": agent,
         "first_name": "John",
@@ -127,6 +129,7 @@ def test_create_seed_004_full_example(api):
 
 
 def test_create_seed_004_minimal_example_schedules_now(api):
+    AgentFactory(id=uuid.UUID("53420311-13b0-44c5-93df-30f38985e7a0"))
     before = timezone.now()
     response = api.post(LEADS + "/", {"agent_id": "53420311-13b0-44c5-93df-30f38985e7a0", "first_name": "Jane",
                                       "phone_e164": "+14155552672"}, format="json")
@@ -255,7 +258,7 @@ def test_duplicate_email_of_another_users_lead_is_refused_too(api, others_lead):
 
 
 def test_duplicate_phone_for_the_same_agent_uses_seed_004_message(api):
-    agent = str(uuid.uuid4())
+    agent = str(AgentFactory().pk)
     first = api.post(LEADS, {"first_name": "John", "phone_e164": "+14155552670", "agent_id": agent},
                      format="json")
     assert first.status_code == 201
@@ -269,7 +272,7 @@ def test_duplicate_phone_for_the_same_agent_uses_seed_004_message(api):
     assert data["existing_id"] == first.json()["id"]
     assert db_state() == before
     # The same number for another agent is a different calling queue: allowed.
-    other = api.post(LEADS, {"first_name": "John", "phone_e164": "+14155552670", "agent_id": str(uuid.uuid4())},
+    other = api.post(LEADS, {"first_name": "John", "phone_e164": "+14155552670", "agent_id": str(AgentFactory().pk)},
                      format="json")
     assert other.status_code == 201
 

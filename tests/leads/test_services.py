@@ -1,6 +1,7 @@
 """leads.services: the rules every door shares (status history, duplicates, soft delete, purge)."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import transaction
@@ -10,6 +11,7 @@ from crm.errors import DuplicateRecord, ServiceError
 from crm.models import Interaction
 from leads import services
 from leads.models import Lead, LeadStageCount
+from tests.calling.factories import AgentFactory
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +167,7 @@ def test_update_to_a_taken_email_is_refused_but_keeping_your_own_is_fine(sales_u
 
 def test_phone_is_unique_per_agent_only(sales_user):
     agent, other_agent = "53420311-13b0-44c5-93df-30f38985e7a0", "fe3e7b28-a9d5-4967-a78c-1e18bad870c4"
+    AgentFactory(id=uuid.UUID(agent)), AgentFactory(id=uuid.UUID(other_agent))  # unknown agents are refused
     first = services.lead_create(user=sales_user, name="John", phone="+14155552670", agent_id=agent)
 
     with pytest.raises(DuplicateRecord) as exc:
@@ -179,6 +182,7 @@ def test_phone_is_unique_per_agent_only(sales_user):
 
 def test_a_deleted_leads_email_and_phone_are_free_again(sales_user):
     agent = "53420311-13b0-44c5-93df-30f38985e7a0"
+    AgentFactory(id=uuid.UUID(agent))
     old = services.lead_create(user=sales_user, name="Old", email="a@example.com", phone="+14155552670",
                                agent_id=agent)
     services.lead_delete(lead=old, user=sales_user)
