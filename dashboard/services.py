@@ -12,8 +12,8 @@ inclusive dates and is compared with the previous period of the same length):
 * ``new_leads`` — leads created in the range.
 * ``link_clicks`` — Meta ``inline_link_clicks`` of every campaign on the range's dates
   (``campaigns.CampaignInsight``).
-* ``calls`` / ``pickup_rate`` — calls placed in the range (``calling.Call.created_at``) and the
-  percentage ``answered``.
+* ``calls`` / ``answered_calls`` / ``pickup_rate`` — calls placed in the range
+  (``calling.Call.created_at``), those answered, and answered as a percentage of those ended.
 * ``pipeline`` — live leads per status now (``leads.LeadStageCount``), not range-bound.
 
 Each KPI is ``{"value", "previous", "change", "trend"}``: ``change`` the % against the previous
@@ -42,6 +42,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from calling.models import Call
+from calling.services import provider_integration_status
+from campaigns.models import CampaignInsight
+from campaigns.services import meta_integration_status
 from crm.errors import ServiceError
 from crm.models import Interaction, User
 from dashboard.models import LeadDailyStat, LeadSourceDailyStat, RollupDirtyDay
@@ -328,8 +332,6 @@ def lead_kpis(user: User, rng: DateRange) -> dict:
 
 def link_click_kpi(rng: DateRange) -> dict:
     """Meta link clicks on the range's dates vs the previous period (campaign insights)."""
-    from campaigns.models import CampaignInsight
-
     prev = rng.previous
     a = CampaignInsight.objects.filter(date__gte=prev.start, date__lte=rng.end).aggregate(
         cur=Sum("link_clicks", filter=Q(date__gte=rng.start)),
@@ -338,13 +340,11 @@ def link_click_kpi(rng: DateRange) -> dict:
     return kpi(a["cur"], a["prev"])
 
 
-def call_kpis(user: User, rng: DateRange) -> dict | None:
-    """``calls`` placed and ``pickup_rate`` (% answered) vs the previous period, or None while
-    the calling app has no Call model. Sales users count calls on the leads they may see."""
-    try:
-        from calling.models import Call
-    except ImportError:
-        return None
+def call_kpis(user: User, rng: DateRange) -> dict:
+    """``calls`` placed (``Call.created_at``), ``answered_calls`` and ``pickup_rate`` (% of the
+    calls with an outcome that were answered; calls still ringing do not count) vs the previous
+    period, in one query on the ``(created_at, id)`` index. Sales users count the calls on the
+    leads they may see."""
     prev = rng.previous
     start, _ = _day_bounds(prev.start)
     _, end = _day_bounds(rng.end)
@@ -355,13 +355,15 @@ def call_kpis(user: User, rng: DateRange) -> dict | None:
     a = calls.aggregate(
         cur=Count("pk", filter=Q(created_at__gte=cur_start)),
         prev=Count("pk", filter=Q(created_at__lt=cur_start)),
-        answered=Count("pk", filter=Q(created_at__gte=cur_start, outcome="answered")),
-        answered_prev=Count("pk", filter=Q(created_at__lt=cur_start, outcome="answered")),
+        answered=Count("pk", filter=Q(created_at__gte=cur_start, outcome=Call.Outcome.ANSWERED)),
+        answered_prev=Count("pk", filter=Q(created_at__lt=cur_start, outcome=Call.Outcome.ANSWERED)),
+        ended=Count("pk", filter=Q(created_at__gte=cur_start) & ~Q(outcome="")),
+        ended_prev=Count("pk", filter=Q(created_at__lt=cur_start) & ~Q(outcome="")),
     )
     return {
         "calls": kpi(a["cur"], a["prev"]),
         "answered_calls": kpi(a["answered"], a["answered_prev"]),
-        "pickup_rate": kpi(_pct(a["answered"], a["cur"]), _pct(a["answered_prev"], a["prev"])),
+        "pickup_rate": kpi(_pct(a["answered"], a["ended"]), _pct(a["answered_prev"], a["ended_prev"])),
     }
 
 
@@ -378,8 +380,7 @@ def dashboard_stats(user: User, rng: DateRange) -> dict:
     """Seed 001's ``/dashboard/stats`` body plus call KPIs, the pipeline and the range used."""
     refresh_before_read()
     body = {"range": rng.as_dict(), **lead_kpis(user, rng), "link_clicks": link_click_kpi(rng)}
-    calls = call_kpis(user, rng)
-    body.update(calls or {"calls": None, "answered_calls": None, "pickup_rate": None})
+    body.update(call_kpis(user, rng))
     body["pipeline"] = pipeline(user)
     return body
 
@@ -464,32 +465,16 @@ def mask_secret(value: str, *, visible: int = 4) -> str | None:
     return f"{value[:visible]}…{value[-3:]}"
 
 
-def _meta_status() -> dict:
-    try:
-        from campaigns.services import meta_integration_status
-    except ImportError:  # the campaigns issue has not landed
-        return {"configured": False, "webhook_path": None}
-    return meta_integration_status()
-
-
-def _provider_status() -> dict:
-    try:
-        from calling.services import provider_integration_status
-    except ImportError:  # the calling issue has not landed
-        return {}
-    return provider_integration_status()
-
-
 def integration_settings(absolute) -> dict:
     """Meta and call-provider settings an admin pastes into those services: absolute webhook
     URLs (``absolute(path)`` builds them from the request), the Meta verify-token hint, and each
     integration's status. Secrets are only ever hinted (:func:`mask_secret`)."""
-    meta = dict(_meta_status())
+    meta = dict(meta_integration_status())
     path = meta.get("webhook_path")
     meta["webhook_url"] = absolute(path) if path else None
     meta["verify_token_hint"] = mask_secret(getattr(settings, "META_VERIFY_TOKEN", ""))
     providers = {}
-    for name, status in _provider_status().items():
+    for name, status in provider_integration_status().items():
         status = dict(status)
         path = status.get("webhook_path")
         status["webhook_url"] = absolute(path) if path else None

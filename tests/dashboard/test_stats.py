@@ -238,3 +238,22 @@ def test_buckets_follow_the_range_length():
     assert services.bucket_size(d(day, day + timedelta(days=182))) == "month"
     twenty_years = services.buckets(d(day, day + timedelta(days=365 * 20)))
     assert len(twenty_years) == 240  # Nov 2026 .. Oct 2046, one per month
+
+
+def test_call_kpis(manager_api, api, sales_user, other_sales_user):
+    from tests.calling.factories import AgentFactory, CallFactory
+
+    agent = AgentFactory()
+    mine, theirs = lead(created="2026-10-01", owner=sales_user), lead(created="2026-10-01", owner=other_sales_user)
+    for day, outcome, target in (("2026-11-02", "answered", mine), ("2026-11-03", "no_answer", mine),
+                                 ("2026-11-04", "answered", theirs), ("2026-11-05", "busy", theirs),
+                                 ("2026-11-06", "", mine),  # still ringing: a call, not yet an outcome
+                                 ("2026-10-25", "answered", mine), ("2026-10-26", "failed", theirs)):
+        CallFactory(agent=agent, lead=target, outcome=outcome, created_at=at(day), attempt=int(day[-2:]))
+
+    body = manager_api.get(STATS, RANGE).json()
+    assert body["calls"] == {"value": 5, "previous": 2, "change": 150.0, "trend": "up"}
+    assert body["answered_calls"]["value"] == 2
+    assert body["pickup_rate"] == {"value": 50, "previous": 50, "change": 0.0, "trend": "flat"}
+    mine_only = api.get(STATS, RANGE).json()
+    assert mine_only["calls"]["value"] == 3 and mine_only["pickup_rate"]["value"] == 50
