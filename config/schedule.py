@@ -70,4 +70,12 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 4 * 60, "queue": "meta"},
     },
+    # Seed 004's scheduler: every minute, fail calls that never reported back, then claim the
+    # due leads of agents inside business hours (SKIP LOCKED, so overlapping ticks and extra
+    # workers are harmless) and queue their dispatch to the provider.
+    "calling.scheduler_tick": {
+        "task": "calling.scheduler_tick",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50, "queue": "calling"},
+    },
 }
