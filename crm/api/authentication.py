@@ -9,6 +9,8 @@ takes effect here at once and in other processes within ``TTL`` seconds.
 import time
 
 from django.db.models.signals import post_delete, post_save
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -71,3 +73,20 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
+
+
+class CachedJWTScheme(SimpleJWTScheme):
+    """OpenAPI: the cached JWT class is simplejwt's bearer scheme."""
+
+    target_class = "crm.api.authentication.CachedJWTAuthentication"
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """OpenAPI: ``X-API-Key: <key>`` (``Authorization: Api-Key <key>`` works too)."""
+
+    target_class = "crm.api.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                "description": "An API key from Settings; also accepted as `Authorization: Api-Key <key>`."}
