@@ -61,6 +61,7 @@ class CallHistoryView(LoginRequiredMixin, View):
             "next_url": _page_url(request, page + 1) if offset + limit < count else None,
             "metrics": services.call_metrics(metrics_qs, agent_id=request.GET.get("agent_id") if valid else None),
             "agents": Agent.objects.only("pk", "name"), "params": request.GET,
+            "search_value": request.GET.get("search") or request.GET.get("q", ""),
             "outcome_choices": Call.Outcome.choices, "filter_errors": filterset.errors,
             "filters_active": any(request.GET.get(name) for name in FILTER_PARAMS),
         }
