@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from dashboard.models import LeadDailyStat, LeadSourceDailyStat, RollupDirtyDay
+from dashboard.models import LeadDailyStat, LeadSourceDailyStat, LeadSourceMonthlyStat, RollupDirtyDay
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,6 +27,13 @@ class LeadSourceDailyStatAdmin(ReadOnlyAdmin):
     search_fields = ("source",)
     date_hierarchy = "day"
     ordering = ("-day", "owner_id", "source")
+
+
+@admin.register(LeadSourceMonthlyStat)
+class LeadSourceMonthlyStatAdmin(ReadOnlyAdmin):
+    list_display = ("month", "owner_id", "source", "created")
+    search_fields = ("source",)
+    ordering = ("-month", "owner_id", "source")
 
 
 @admin.register(RollupDirtyDay)

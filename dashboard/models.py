@@ -52,6 +52,25 @@ class LeadSourceDailyStat(models.Model):
         return f"{self.day} owner {self.owner_id or '-'} {self.source or '(none)'}"
 
 
+class LeadSourceMonthlyStat(models.Model):
+    """:class:`LeadSourceDailyStat` summed per calendar month (``month`` is its first day), so a
+    long range reads whole months here and only its ragged ends by day: a few thousand rows
+    for any range instead of tens of thousands."""
+
+    month = models.DateField()
+    owner_id = models.BigIntegerField()
+    source = models.CharField(max_length=50, blank=True, default="")
+    created = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "owner_id", "source"], name="leadsourcemonthlystat_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} owner {self.owner_id or '-'} {self.source or '(none)'}"
+
+
 class RollupDirtyDay(models.Model):
     """A day whose rollup rows may be out of date (a lead created or closed that day changed)."""
 

@@ -48,7 +48,7 @@ from campaigns.models import CampaignInsight
 from campaigns.services import meta_integration_status
 from crm.errors import ServiceError
 from crm.models import Interaction, User
-from dashboard.models import LeadDailyStat, LeadSourceDailyStat, RollupDirtyDay
+from dashboard.models import LeadDailyStat, LeadSourceDailyStat, LeadSourceMonthlyStat, RollupDirtyDay
 from leads.models import Lead, LeadStageCount
 
 log = logging.getLogger(__name__)
@@ -201,9 +201,19 @@ def _add_ended(stat: LeadDailyStat, r: dict) -> None:
         stat.lost += r["n"]
 
 
+def _month_rows(month: date) -> list[LeadSourceMonthlyStat]:
+    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    rows = (LeadSourceDailyStat.objects.filter(day__gte=month, day__lte=last).order_by()
+            .values("owner_id", "source").annotate(n=Sum("created")))
+    return [LeadSourceMonthlyStat(month=month, owner_id=r["owner_id"], source=r["source"], created=r["n"])
+            for r in rows]
+
+
 def rollup_refresh_day(day: date) -> None:
-    """Recompute the rollup rows of ``day`` from the leads table (two indexed one-day queries)."""
+    """Recompute the rollup rows of ``day`` from the leads table (two indexed one-day queries),
+    then its month's source totals from the day rows."""
     daily, sources = _compute_day_rows(day)
+    month = day.replace(day=1)
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -211,6 +221,8 @@ def rollup_refresh_day(day: date) -> None:
                 LeadSourceDailyStat.objects.filter(day=day).delete()
                 LeadDailyStat.objects.bulk_create(daily)
                 LeadSourceDailyStat.objects.bulk_create(sources)
+                LeadSourceMonthlyStat.objects.filter(month=month).delete()
+                LeadSourceMonthlyStat.objects.bulk_create(_month_rows(month))
             return
         except IntegrityError:  # another refresh of the same day committed in between: redo
             if attempt == 2:
@@ -262,11 +274,19 @@ def rollup_rebuild() -> dict:
     )
     for r in ended.iterator(chunk_size=5000):
         _add_ended(row(r["d"], r["o"]), {"status": r["status_"], "n": r["n"], "value": r["value"]})
+    monthly: dict[tuple[date, int, str], int] = defaultdict(int)
+    for row in sources:
+        monthly[(row.day.replace(day=1), row.owner_id, row.source)] += row.created
     with transaction.atomic():
         LeadDailyStat.objects.all().delete()
         LeadSourceDailyStat.objects.all().delete()
+        LeadSourceMonthlyStat.objects.all().delete()
         LeadDailyStat.objects.bulk_create(daily.values(), batch_size=2000)
         LeadSourceDailyStat.objects.bulk_create(sources, batch_size=2000)
+        LeadSourceMonthlyStat.objects.bulk_create(
+            (LeadSourceMonthlyStat(month=m, owner_id=o, source=src, created=n) for (m, o, src), n in monthly.items()),
+            batch_size=2000,
+        )
         RollupDirtyDay.objects.filter(marked_at__lt=started).delete()
     return {"days": len({d for d, _ in daily}), "daily_rows": len(daily), "source_rows": len(sources)}
 
@@ -433,15 +453,38 @@ def revenue_series(user: User, rng: DateRange) -> list[dict]:
     ]
 
 
+def month_split(rng: DateRange) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """``(first and last month start fully inside rng, or None; the day ranges left over at
+    either end)`` — so whole months read the monthly rollup and only the ends read days."""
+    first = rng.start if rng.start.day == 1 else (rng.start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    month_end = calendar.monthrange(rng.end.year, rng.end.month)[1]
+    last_end = rng.end if rng.end.day == month_end else rng.end.replace(day=1) - timedelta(days=1)
+    if first > last_end:
+        return None, [(rng.start, rng.end)]
+    edges = []
+    if rng.start < first:
+        edges.append((rng.start, first - timedelta(days=1)))
+    if last_end < rng.end:
+        edges.append((last_end + timedelta(days=1), rng.end))
+    return (first, last_end.replace(day=1)), edges
+
+
 def sources_series(user: User, rng: DateRange, *, top: int = 12) -> list[dict]:
     """Seed 001's sources bar chart: leads created in the range per source, most first:
     ``[{"name", "value"}]``. A blank source shows as "Unknown"; beyond ``top`` sources the
     rest are summed as "Other"."""
     refresh_before_read()
-    rows = list(
-        LeadSourceDailyStat.objects.filter(_owner_scope(user), day__gte=rng.start, day__lte=rng.end).order_by()
-        .values("source").annotate(v=Sum("created")).values_list("source", "v")
-    )
+    months, edges = month_split(rng)
+    rows = []
+    if edges:
+        in_edges = Q()
+        for first, last in edges:
+            in_edges |= Q(day__gte=first, day__lte=last)
+        rows += LeadSourceDailyStat.objects.filter(_owner_scope(user), in_edges).order_by() \
+            .values("source").annotate(v=Sum("created")).values_list("source", "v")
+    if months:
+        rows += LeadSourceMonthlyStat.objects.filter(_owner_scope(user), month__gte=months[0], month__lte=months[1]) \
+            .order_by().values("source").annotate(v=Sum("created")).values_list("source", "v")
     merged = defaultdict(int)
     for source, value in rows:
         merged[source or "Unknown"] += int(value or 0)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignInsight
 from dashboard import services
-from dashboard.models import LeadDailyStat, RollupDirtyDay
+from dashboard.models import LeadDailyStat, LeadSourceMonthlyStat, RollupDirtyDay
 from leads import services as lead_services
 from tests.dashboard.conftest import at, lead
 
@@ -221,11 +221,18 @@ def test_reopening_a_deal_won_on_an_earlier_day_takes_it_off_that_day(manager, d
 
 
 def test_rebuild_matches_incremental_refresh(rebuild, pipeline_data):
-    before = sorted(LeadDailyStat.objects.values_list("day", "owner_id", "created", "won", "closed", "revenue", "lost"))
-    for day in {d for d, *_ in before}:
+    def snapshot():
+        return (sorted(LeadDailyStat.objects.values_list("day", "owner_id", "created", "won", "closed", "revenue",
+                                                         "lost")),
+                sorted(LeadSourceMonthlyStat.objects.values_list("month", "owner_id", "source", "created")))
+
+    before = snapshot()
+    for day in {d for d, *_ in before[0]}:
         services.rollup_refresh_day(day)
-    after = sorted(LeadDailyStat.objects.values_list("day", "owner_id", "created", "won", "closed", "revenue", "lost"))
-    assert after == before
+    assert snapshot() == before
+    before, months = before
+    assert sum(n for *_, n in months) == 10  # every live lead, by the month it was created
+    after = before
     assert sum(r[5] for r in after) == Decimal("1000") + Decimal("999") + Decimal("2500") + Decimal("500.50") + 5
 
 
@@ -257,3 +264,28 @@ def test_call_kpis(manager_api, api, sales_user, other_sales_user):
     assert body["pickup_rate"] == {"value": 50, "previous": 50, "change": 0.0, "trend": "flat"}
     mine_only = api.get(STATS, RANGE).json()
     assert mine_only["calls"]["value"] == 3 and mine_only["pickup_rate"]["value"] == 50
+
+
+def test_month_split():
+    d, day = services.DateRange, lambda s: at(s).date()
+    assert services.month_split(d(day("2026-11-03"), day("2026-11-20"))) == (None, [(day("2026-11-03"),
+                                                                                     day("2026-11-20"))])
+    assert services.month_split(d(day("2026-10-01"), day("2026-11-30"))) == ((day("2026-10-01"), day("2026-11-01")), [])
+    assert services.month_split(d(day("2026-01-15"), day("2026-04-02"))) == (
+        (day("2026-02-01"), day("2026-03-01")), [(day("2026-01-15"), day("2026-01-31")), (day("2026-04-01"),
+                                                                                          day("2026-04-02"))])
+    assert services.month_split(d(day("2026-12-31"), day("2027-01-01")))[0] is None
+
+
+def test_sources_over_months_read_whole_months_and_ragged_ends(manager_api, pipeline_data,
+                                                               django_capture_on_commit_callbacks):
+    # Sep 20 .. Nov 10: Oct from the monthly rollup, the ends by day.
+    rng = {"startDate": "2026-09-20", "endDate": "2026-11-10"}
+    body = manager_api.get(SOURCES, rng).json()
+    assert body == [{"name": "Manual", "value": 4}, {"name": "Facebook Ad", "value": 3},
+                    {"name": "Google", "value": 1}, {"name": "Unknown", "value": 1}]
+    # A save in October refreshes that day and the October month row.
+    with django_capture_on_commit_callbacks(execute=True):
+        lead(created="2026-10-07", source="Google")
+    body = manager_api.get(SOURCES, rng).json()
+    assert {"name": "Google", "value": 2} in body
