@@ -49,6 +49,7 @@ class CampaignViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Ret
     @extend_schema(parameters=LIST_PARAMS, responses=CampaignSerializer(many=True))
     def list(self, request, *args, **kwargs):
         query = campaign_query(request.query_params)
+        self._filtered = query.filtered
         rows = services.campaign_metrics(query.filtered, query.since, query.until).order_by(*query.ordering)
         page = self.paginate_queryset(rows)
         response = self.get_paginated_response([campaign_to_dict(c) for c in page])
@@ -58,7 +59,8 @@ class CampaignViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Ret
         return response
 
     def count_rows(self, queryset):
-        return queryset.order_by().values("pk").count(), True
+        """Count the filtered campaigns, not the annotated GROUP BY (same rows, no sums)."""
+        return self._filtered.order_by().count(), True
 
     @extend_schema(parameters=RANGE_PARAMS, responses=CampaignDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
