@@ -261,9 +261,9 @@ LOGIN_IP_SLOWDOWN_AFTER = env.int("LOGIN_IP_SLOWDOWN_AFTER", default=20)  # fail
 LOGIN_IP_LOCKOUT_AFTER = env.int("LOGIN_IP_LOCKOUT_AFTER", default=50)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
-# Dashboard: recompute days marked dirty by lead saves before a read (off when reading a replica;
-# the dashboard.refresh_rollups beat task then keeps them within a minute).
-DASHBOARD_REFRESH_ON_READ = env.bool("DASHBOARD_REFRESH_ON_READ", default=True)
+# Dashboard: a read recomputes rollup days the worker has left dirty this many seconds (-1: never,
+# e.g. when the dashboard reads a replica); the worker normally does it within a second or two.
+DASHBOARD_REFRESH_ON_READ_AFTER = env.int("DASHBOARD_REFRESH_ON_READ_AFTER", default=5)
 # Outgoing webhooks (crm/webhooks.py): per-attempt timeout, attempts before "failed", backoff base.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)

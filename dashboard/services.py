@@ -20,10 +20,10 @@ Each KPI is ``{"value", "previous", "change", "trend"}``: ``change`` the % again
 period (None when that was 0), ``trend`` ``up``/``down``/``flat``.
 
 Speed: every lead figure comes from the per-day rollups in ``dashboard.models`` (a few thousand
-rows for two years), never from a scan of the leads table. A lead save marks its days dirty;
-the next read recomputes those days (a few ms each: one indexed day of leads) and the beat
-task does the same in the background; a nightly rebuild heals writes made around ``save()``
-(raw bulk loads).
+rows for two years), never from a scan of the leads table. A lead save marks its days dirty and
+queues a background refresh (debounced: one at a time), which recomputes those days from the
+leads (tens of ms a day at 1M leads); reads recompute only days the worker has left dirty for
+a few seconds; a nightly rebuild heals writes made around ``save()`` (raw bulk loads).
 """
 
 import calendar
@@ -36,6 +36,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
@@ -140,11 +141,24 @@ def _local_day(moment: datetime | None) -> date | None:
     return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
 
 
+REFRESH_QUEUED_KEY = "dashboard:rollup-refresh-queued"
+
+
 def rollup_mark_dirty(days: Iterable[date | None]) -> None:
-    """Note that the rollups of ``days`` may be stale (one INSERT IGNORE; None entries skipped)."""
+    """Note that the rollups of ``days`` may be stale (one INSERT IGNORE; None entries skipped)
+    and queue one background refresh (at most one waiting at a time, a second from now)."""
     rows = [RollupDirtyDay(day=d) for d in sorted({d for d in days if d is not None})]
-    if rows:
-        RollupDirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+    if not rows:
+        return
+    RollupDirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+    try:
+        if cache.add(REFRESH_QUEUED_KEY, 1, timeout=30):
+            from dashboard.tasks import refresh_dirty_rollups
+
+            refresh_dirty_rollups.apply_async(countdown=1)
+    except Exception:  # broker or cache down: the marks stay; the beat task or a read picks them up
+        log.warning("dashboard: could not queue a rollup refresh", exc_info=True)
+        cache.delete(REFRESH_QUEUED_KEY)
 
 
 def rollup_mark_lead(lead: Lead) -> None:
@@ -229,14 +243,18 @@ def rollup_refresh_day(day: date) -> None:
                 raise
 
 
-def rollup_refresh_dirty(limit: int = 100) -> int:
-    """Recompute the days marked dirty (at most ``limit``); returns how many were done.
+def rollup_refresh_dirty(limit: int = 100, *, marked_before: datetime | None = None) -> int:
+    """Recompute the days marked dirty (at most ``limit``; only those marked before
+    ``marked_before`` when given); returns how many were done.
 
     Each mark is claimed by deleting it before the recompute, so concurrent callers split the
     work, and a save committed during a recompute marks its day again for the next call.
     """
     done = 0
-    for day in list(RollupDirtyDay.objects.order_by("day").values_list("day", flat=True)[:limit]):
+    marks = RollupDirtyDay.objects.order_by("day")
+    if marked_before is not None:
+        marks = marks.filter(marked_at__lte=marked_before)
+    for day in list(marks.values_list("day", flat=True)[:limit]):
         if RollupDirtyDay.objects.filter(day=day).delete()[0]:
             rollup_refresh_day(day)
             done += 1
@@ -318,10 +336,13 @@ def _owner_scope(user: User) -> Q:
 
 
 def refresh_before_read() -> None:
-    """Bring dirty days up to date before a read (setting ``DASHBOARD_REFRESH_ON_READ``; turn it
-    off when the dashboard reads a replica, and let the beat task refresh instead)."""
-    if settings.DASHBOARD_REFRESH_ON_READ:
-        rollup_refresh_dirty()
+    """Recompute the days the background refresh has left dirty for more than
+    ``DASHBOARD_REFRESH_ON_READ_AFTER`` seconds (default 5; -1 never, e.g. when reading a
+    replica): normally the worker refreshes within a second or two and a read only checks the
+    (empty) dirty list; without a worker, reads heal the rollups themselves."""
+    after = settings.DASHBOARD_REFRESH_ON_READ_AFTER
+    if after >= 0:
+        rollup_refresh_dirty(marked_before=timezone.now() - timedelta(seconds=after))
 
 
 def lead_kpis(user: User, rng: DateRange) -> dict:

@@ -23,3 +23,10 @@ def lead(*, created: str, status: str = "new", changed: str | None = None, value
 @pytest.fixture
 def rebuild():
     return rollup_rebuild
+
+
+@pytest.fixture(autouse=True)
+def _reads_refresh_at_once(settings):
+    """No worker runs in most tests: let a read recompute dirty days at once (the setting's
+    production default leaves fresh marks to the worker's debounced refresh for 5 s)."""
+    settings.DASHBOARD_REFRESH_ON_READ_AFTER = 0

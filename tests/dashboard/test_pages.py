@@ -27,7 +27,7 @@ def test_dashboard_page_shows_cards_charts_and_pipeline(client, manager, data):
     response = client.get(reverse("dashboard:dashboard"), {"start_date": "2026-11-01", "end_date": "2026-11-10"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "$2600" in html  # the revenue card
+    assert "$2,600" in html  # the revenue card
     assert "vendor/chart.umd.js" in html and "cdn" not in html.lower()
     data = json.loads(re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>', html).group(1))
     assert sum(p["value"] for p in data["revenue"]) == 2600

@@ -289,3 +289,34 @@ def test_sources_over_months_read_whole_months_and_ragged_ends(manager_api, pipe
         lead(created="2026-10-07", source="Google")
     body = manager_api.get(SOURCES, rng).json()
     assert {"name": "Google", "value": 2} in body
+
+
+def test_a_save_queues_a_background_refresh_debounced_and_reads_leave_fresh_marks_to_it(
+        manager, settings, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from config.celery import app
+    from dashboard.tasks import refresh_dirty_rollups
+
+    settings.DASHBOARD_REFRESH_ON_READ_AFTER = 5
+    today = timezone.localdate()
+    rng = services.DateRange(today, today)
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the queued refresh runs here, as a worker would
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            lead_services.lead_create(user=manager, name="First", value=Decimal("10"))
+        assert not RollupDirtyDay.objects.exists()  # refreshed in the background, no read needed
+        assert services.lead_kpis(manager, rng)["new_leads"]["value"] == 1
+
+        cache.set(services.REFRESH_QUEUED_KEY, 1)  # a refresh is already waiting: no second one
+        with django_capture_on_commit_callbacks(execute=True):
+            lead_services.lead_create(user=manager, name="Second", value=Decimal("10"))
+    finally:
+        app.conf.task_always_eager = old
+    assert RollupDirtyDay.objects.filter(day=today).exists()
+    services.refresh_before_read()
+    assert RollupDirtyDay.objects.filter(day=today).exists()  # fresh: left to the waiting refresh
+    refresh_dirty_rollups.apply()  # the waiting one runs
+    assert not RollupDirtyDay.objects.exists() and cache.get(services.REFRESH_QUEUED_KEY) is None
+    assert services.lead_kpis(manager, rng)["new_leads"]["value"] == 2
