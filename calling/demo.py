@@ -71,7 +71,7 @@ def _past_call(lead: Lead, rng: random.Random, now: dt.datetime) -> None:
     call.refresh_from_db()
     duration = dt.timedelta(seconds=call.duration_seconds or 0)
     Call.objects.filter(pk=call.pk).update(status=Call.Status.COMPLETED if call.outcome != "failed" else "failed",
-                                           provider_call_id=f"sim-{call.pk}", created_at=when,
+                                           created_at=when,
                                            dispatched_at=when, started_at=when, ended_at=when + duration)
     Interaction.objects.filter(lead=lead, kind=Interaction.Kind.CALL, metadata__call_id=str(call.pk)).update(
         occurred_at=when + duration)

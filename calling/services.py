@@ -369,17 +369,21 @@ def _enqueue_dispatch(ids: list) -> None:
 
 def _claim_queued(call_ids: list) -> list:
     """Move the given calls from queued to ringing; returns the ids this process took (a
-    redelivered dispatch message finds them taken and places nothing)."""
-    now = timezone.now()
-    if _skip_locked():
-        with transaction.atomic():
-            ids = list(Call.objects.select_for_update(skip_locked=True)
-                       .filter(pk__in=call_ids, status=Call.Status.QUEUED).values_list("pk", flat=True))
-            Call.objects.filter(pk__in=ids).update(status=Call.Status.RINGING, dispatched_at=now)
-        return ids
-    return [pk for pk in call_ids
-            if Call.objects.filter(pk=pk, status=Call.Status.QUEUED).update(status=Call.Status.RINGING,
-                                                                           dispatched_at=now)]
+    redelivered dispatch message finds them taken and places nothing).
+
+    One conditional UPDATE stamps the calls with this dispatch's ``dispatched_at`` (microsecond
+    precision, so two dispatchers' stamps differ), then the stamp tells which rows were ours:
+    no row locks held, nothing skipped.
+    """
+    stamp = timezone.now()
+    updated = Call.objects.filter(pk__in=call_ids, status=Call.Status.QUEUED).update(
+        status=Call.Status.RINGING, dispatched_at=stamp)
+    if updated == len(call_ids):
+        return list(call_ids)
+    if not updated:
+        return []
+    return list(Call.objects.filter(pk__in=call_ids, status=Call.Status.RINGING, dispatched_at=stamp)
+                .values_list("pk", flat=True))
 
 
 def _place_request(call: Call) -> PlaceCall:
@@ -432,11 +436,13 @@ def calls_dispatch(call_ids: list) -> int:
                 _fail(call, f"{type(exc).__name__}: {exc}")
             else:
                 accepted.append((call, placed.provider_call_id))
+    # Providers that report back by our call id (simulated) give no provider id: nothing to store.
+    fill = []
     for call, provider_call_id in accepted:
-        call.provider_call_id = provider_call_id
-    # One statement; the webhook may already have set it (the same value), so only fill NULLs.
-    if accepted:
-        fill = [c for c, _ in accepted]
+        if provider_call_id:
+            call.provider_call_id = provider_call_id
+            fill.append(call)
+    if fill:
         Call.objects.bulk_update(fill, ["provider_call_id"])
     return len(accepted)
 
@@ -586,6 +592,8 @@ def _finish(call: Call, event: CallEvent, now: dt.datetime) -> None:
     call.ended_at = call.ended_at or now
     if call.duration_seconds is None:
         call.duration_seconds = 0
+    if call.started_at is None and call.outcome == ANSWERED:
+        call.started_at = call.ended_at - dt.timedelta(seconds=call.duration_seconds)
     call.save()
     _write_back(call, retryable=event.retryable, now=now)
 

@@ -58,7 +58,8 @@ class PlaceCall:
 
 @dataclass
 class PlacedCall:
-    """Adapter -> CRM: the provider accepted the call under ``provider_call_id``."""
+    """Adapter -> CRM: the provider accepted the call under ``provider_call_id`` ("" when the
+    provider reports back by our call id, as the simulated one does)."""
 
     provider_call_id: str
     raw: dict = field(default_factory=dict)

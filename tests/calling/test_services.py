@@ -93,7 +93,7 @@ def test_answered_call_writes_outcome_back_to_the_lead(eager_celery, django_capt
 
     call = Call.objects.get(lead=lead)
     assert (call.status, call.outcome, call.disposition) == ("completed", "answered", "completed")
-    assert call.provider_call_id == f"sim-{call.pk}" and call.duration_seconds > 0 and call.transcript
+    assert call.duration_seconds > 0 and call.transcript and call.started_at < call.ended_at
     lead.refresh_from_db()
     assert (lead.call_status, lead.disposition, lead.attempts_count) == ("done", "completed", 1)
     assert lead.ai_summary == call.summary
