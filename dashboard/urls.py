@@ -1,13 +1,11 @@
-"""Dashboard and settings pages, and placeholder pages (``dashboard:coming_soon`` with an area
-slug) for areas whose issues have not landed."""
+"""Dashboard and settings pages. (The "coming soon" placeholders are gone: every area they stood
+for has its own pages now.)"""
 
 from django.urls import path, re_path
 
 from dashboard import views
 
 app_name = "dashboard"
-# Only the known slugs match, so this never swallows other top-level URLs.
-_areas = "|".join(views.AREAS)
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("settings/", views.settings_page, name="settings"),
@@ -18,5 +16,4 @@ urlpatterns = [
     re_path(r"^settings/webhooks/(?P<pk>[^/]+)/(?P<op>toggle|rotate|delete)/$", views.webhook_action,
             name="webhook_action"),
     path("settings/deliveries/<str:pk>/redeliver/", views.delivery_redeliver, name="delivery_redeliver"),
-    re_path(rf"^(?P<area>{_areas})/$", views.coming_soon, name="coming_soon"),
 ]

@@ -1,6 +1,5 @@
-"""Pages: the dashboard (KPIs, charts, pipeline, calls), the admin settings page (API keys,
-integrations, outgoing webhooks and their delivery log), and the "coming soon" placeholders
-for areas not built yet."""
+"""Pages: the dashboard (KPIs, charts, pipeline, calls) and the admin settings page (API keys,
+integrations, outgoing webhooks and their delivery log)."""
 
 from datetime import timedelta
 
@@ -23,26 +22,8 @@ from dashboard import services
 from dashboard.filters import WebhookDeliveryFilterSet
 from dashboard.forms import ApiKeyForm, DateRangeForm, WebhookSubscriptionForm
 
-# slug -> (title, what the area will do). The nav links to every slug here.
-AREAS: dict[str, tuple[str, str]] = {
-    "contacts": ("Contacts", "people you sell to, with the companies they work for and their full history."),
-    "companies": ("Companies", "accounts with their contacts, leads and deal value in one place."),
-    "tasks": ("Tasks", "to-dos and follow-up processes with channels, due dates and reminders."),
-    "campaigns": ("Campaigns", "Meta ad campaigns with spend, cost per lead and ROAS, synced every 15 minutes."),
-    "calls": ("Calls", "AI calling agents with business hours, scheduled calls, call history and metrics."),
-}
-
 #: The range picker's shortcuts: label -> days ending today.
 PRESETS = (("7 days", 7), ("30 days", 30), ("90 days", 90), ("12 months", 365))
-
-
-@login_required
-def coming_soon(request, area: str):
-    """A page that says plainly what ``area`` will do once it is built."""
-    if area not in AREAS:
-        raise Http404
-    title, what = AREAS[area]
-    return render(request, "dashboard/coming_soon.html", {"area": area, "title": title, "what": what})
 
 
 @login_required

@@ -59,7 +59,7 @@ def page(browser, live_server, sam):
     page.fill("input[name=username]", "sam")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/leads/$"))
+    page.wait_for_url(re.compile(r"/dashboard/$"))  # where signing in lands
     yield page
     context.close()
     assert not errors, errors
