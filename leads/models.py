@@ -226,6 +226,9 @@ class Lead(models.Model):
             models.Index(fields=["owner", "deleted_at", "created_at"], name="lead_owner_created"),
             models.Index(fields=["source", "deleted_at", "created_at"], name="lead_source_created"),
             models.Index(fields=["agent_id", "phone"], name="lead_agent_phone"),
+            # The calling scheduler's queue: an agent's due leads (call_status new/in progress,
+            # schedule_at null or past) are ranges of this index, walked in (schedule_at, id) order.
+            models.Index(fields=["agent_id", "call_status", "schedule_at"], name="lead_call_queue"),
             # Single-column indexes so each branch of a search's OR is an index range scan.
             models.Index(fields=["first_name"], name="lead_first_name"),
             models.Index(fields=["last_name"], name="lead_last_name"),
