@@ -165,6 +165,8 @@ class WebhookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Signed by the provider, and a burst of call endings must not be refused: no IP throttle.
+    throttle_classes: list = []
 
     @extend_schema(request=None, responses={200: WebhookAnswer, 403: OpenApiResponse(description="Bad signature")})
     def post(self, request, provider):
