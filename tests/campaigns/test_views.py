@@ -59,7 +59,7 @@ def test_detail_page_has_daily_table_and_chart_data(logged_in):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="campaign-chart-data"' in html and '"spend": [0.0, 50.0, 0.0]' in html
-    assert "vendor/chart.umd.min.js" in html
+    assert "vendor/chart.umd.js" in html
     assert "25.00" in html  # CPL
     assert logged_in.get("/campaigns/0190a000-0000-7000-8000-000000000000/").status_code == 404
 
