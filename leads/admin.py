@@ -124,11 +124,12 @@ class LeadAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         if change:
             changed = {f: data[f] for f in form.changed_data if f in data}
-            lead = services.lead_update(lead=obj, user=request.user, **changed)
+            # allow_duplicate: the admin has no "create anyway" step; its form checks the hard rules.
+            lead = services.lead_update(lead=obj, user=request.user, allow_duplicate=True, **changed)
         else:
             fields = {f: data[f] for f in services.PLAIN_FIELDS if f in data}
             lead = services.lead_create(user=request.user, status=data.get("status") or Lead.Status.NEW,
-                                        phone=data.get("phone") or "", **fields)
+                                        phone=data.get("phone") or "", allow_duplicate=True, **fields)
             obj.pk = lead.pk
             obj._state.adding = False
         obj.refresh_from_db()

@@ -24,7 +24,8 @@ class ServiceErrorMixin:
 class LeadForm(ServiceErrorMixin, forms.Form):
     """Create or edit a lead. Field names are the Lead's; ``phone`` takes any notation (with an
     ``x123`` extension) and the service stores E.164. ``owner`` offers a sales user only
-    themselves or nobody, the same rule ``lead_create``/``lead_update`` enforce."""
+    themselves or nobody, the same rule ``lead_create``/``lead_update`` enforce.
+    ``allow_duplicate`` is the "create anyway" box shown after a duplicate-phone warning."""
 
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150, required=False)
@@ -48,6 +49,7 @@ class LeadForm(ServiceErrorMixin, forms.Form):
         required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 3}),
         help_text='A JSON object, e.g. {"budget": "50k", "industry": "retail"}.',
     )
+    allow_duplicate = forms.BooleanField(required=False, label="Create anyway (I know a lead like this exists)")
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +77,7 @@ class LeadForm(ServiceErrorMixin, forms.Form):
         """Keyword arguments for ``lead_create`` (everything) or ``lead_update`` (only what changed)."""
         names = self.changed_data if changed_only else list(self.fields)
         data = {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+        data["allow_duplicate"] = bool(self.cleaned_data.get("allow_duplicate"))
         if "phone" in data:
             data["phone"] = data["phone"].strip()
         return data

@@ -4,6 +4,9 @@ commands call these; none of them saves a Lead itself.
 Rules kept here:
 * phones are stored in E.164 (DESIGN.md decision 10) with the extension apart;
 * one live lead per email (seed 001), one live lead per phone per agent (seed 004);
+* a new (or changed) E.164 phone that another live lead has is refused with the match named
+  (:class:`PossibleDuplicate`, 409, as contacts) unless the caller says ``allow_duplicate``;
+  a match whose agent differs from this lead's (both set) is another calling queue, not a warning;
 * every status change writes a ``status_change`` timeline entry with from, to and who;
 * a new interaction moves ``last_interaction_at`` forward;
 * deleting is soft (seed 004, DESIGN.md decision 9); purging is explicit;
@@ -91,6 +94,38 @@ def _check_duplicates(lead: Lead) -> None:
                 "Lead with this phone number already exists for this agent",
                 code="duplicate_lead", field="phone", extra={"existing_id": str(other.pk)},
             )
+
+
+class PossibleDuplicate(DuplicateRecord):
+    """A live lead already has this E.164 phone. Answered 409 with ``existing``
+    (``{id, name, email, phone}``) and ``existing_id``; resend with ``allow_duplicate``
+    (the contacts' shape, ``contacts.services.PossibleDuplicate``)."""
+
+    status_code = 409
+    default_code = "duplicate_lead"
+
+
+def _check_phone_match(lead: Lead) -> None:
+    """Raise :class:`PossibleDuplicate` if another live lead has ``lead.phone`` (E.164).
+
+    Leads of another agent (both with an agent, different ones) are exempt: seed 004 lets one
+    number sit in several agents' queues. Same phone and same agent is :func:`_check_duplicates`'
+    hard rule, checked first. Reads the ``lead_phone`` index: only the rows with this number.
+    """
+    if not lead.phone or lead.deleted_at is not None:
+        return
+    matches = Lead.objects.live().filter(phone=lead.phone).exclude(pk=lead.pk)
+    if lead.agent_id:
+        matches = matches.filter(Q(agent_id__isnull=True) | Q(agent_id=lead.agent_id))
+    other = matches.only("id", "first_name", "last_name", "email", "phone").order_by("created_at", "id").first()
+    if other:
+        raise PossibleDuplicate(
+            f"A lead with this phone ({other.phone}) already exists: {other.name} ({other.pk}). "
+            "Send allow_duplicate: true to create it anyway.",
+            field="phone",
+            extra={"existing_id": str(other.pk), "existing": {
+                "id": str(other.pk), "name": other.name, "email": other.email or None, "phone": other.phone}},
+        )
 
 
 def lead_check_duplicates(*, lead: Lead) -> None:
@@ -201,13 +236,15 @@ def _publish_assigned(lead: Lead, previous_owner_id: int | None, user: User | No
 
 @transaction.atomic
 def lead_create(*, user: User | None, name: str | None = None, phone: str | None = None,
-                status: str = Lead.Status.NEW, region: str | None = None, **fields) -> Lead:
+                status: str = Lead.Status.NEW, region: str | None = None, allow_duplicate: bool = False,
+                **fields) -> Lead:
     """Create a lead and a ``lead_created`` timeline entry; returns the saved Lead.
 
     ``name`` splits into first/last name when those are not given; ``phone`` is any notation
     (stored E.164); other keywords are :data:`PLAIN_FIELDS`. ``schedule_at`` defaults to now
-    when an agent is set (seed 004). Raises ServiceError (bad phone, no name) or
-    DuplicateRecord (email, or phone for the same agent).
+    when an agent is set (seed 004). Raises ServiceError (bad phone, no name),
+    DuplicateRecord (400: email, or phone for the same agent) or :class:`PossibleDuplicate`
+    (409: another live lead has the phone) unless ``allow_duplicate``.
     """
     unknown = set(fields) - set(PLAIN_FIELDS)
     if unknown:
@@ -228,6 +265,8 @@ def lead_create(*, user: User | None, name: str | None = None, phone: str | None
     _apply_phone(lead, phone or "", region)
     lead.sync_live_email()
     _check_duplicates(lead)
+    if not allow_duplicate:
+        _check_phone_match(lead)
     _save(lead)
     _bump(lead, +1)
     _record(lead, kind=Interaction.Kind.LEAD_CREATED, user=user,
@@ -240,11 +279,13 @@ def lead_create(*, user: User | None, name: str | None = None, phone: str | None
 
 @transaction.atomic
 def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone: str | None = None,
-                status: str | None = None, region: str | None = None, **fields) -> Lead:
+                status: str | None = None, region: str | None = None, allow_duplicate: bool = False,
+                **fields) -> Lead:
     """Change the given fields (PUT and PATCH alike: absent keys stay as they are).
 
-    A ``status`` different from the current one goes through :func:`lead_change_status`.
-    Raises as :func:`lead_create`.
+    A ``status`` different from the current one goes through :func:`lead_change_status`. A new
+    phone is checked against the other live leads unless ``allow_duplicate`` (an unchanged one,
+    or a new agent, is not). Raises as :func:`lead_create`.
     """
     unknown = set(fields) - set(PLAIN_FIELDS)
     if unknown:
@@ -252,7 +293,7 @@ def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone
     if "owner" in fields:
         _check_owner(user, fields["owner"])
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    previous_owner = lead.owner_id
+    previous_owner, previous_phone = lead.owner_id, lead.phone
     if fields.get("agent_id") and fields["agent_id"] != lead.agent_id:
         _check_agent(fields["agent_id"])
     if name is not None and "first_name" not in fields:
@@ -266,6 +307,8 @@ def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone
     lead.sync_live_email()
     if {"email", "agent_id"} & set(fields) or phone is not None:
         _check_duplicates(lead)
+    if not allow_duplicate and lead.phone != previous_phone:
+        _check_phone_match(lead)
     _save(lead)
     if lead.owner_id != previous_owner and lead.deleted_at is None:
         stage_counts_bump({(previous_owner, lead.status): -1, (lead.owner_id, lead.status): +1})

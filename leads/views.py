@@ -310,17 +310,22 @@ class LeadSetStatusView(LoginRequiredMixin, View):
 
 
 def _form_error_context(request, form: LeadForm, exc: ServiceError) -> dict:
-    """Put ``exc`` on its field; for a duplicate, link the existing lead if this user may open it."""
+    """Put ``exc`` on its field; for a duplicate, link the existing lead if this user may open it.
+    A possible duplicate (409) also shows the match above the form with the "create anyway" box."""
     form.add_service_error(exc)
     existing = exc.extra.get("existing_id")
+    extra = {}
     if existing and Lead.objects.visible_to(request.user).filter(pk=existing).exists():
-        return {"duplicate_url": reverse("leads:lead_detail", kwargs={"pk": existing}), "duplicate_field": exc.field}
-    return {}
+        extra = {"duplicate_url": reverse("leads:lead_detail", kwargs={"pk": existing}), "duplicate_field": exc.field}
+    if isinstance(exc, services.PossibleDuplicate):
+        extra["duplicate"] = exc.extra.get("existing")
+    return extra
 
 
 class LeadCreateView(LoginRequiredMixin, View):
     """``/leads/new/``: ``LeadForm`` validated, then ``lead_create`` (which parses the phone,
-    refuses duplicates and writes "lead created" to the timeline)."""
+    refuses duplicates and writes "lead created" to the timeline). A phone another live lead
+    has shows that lead and a "create anyway" box."""
 
     def get(self, request):
         form = LeadForm(user=request.user, initial={"owner": request.user.pk})

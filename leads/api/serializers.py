@@ -74,7 +74,9 @@ class PipelineStatusField(serializers.ChoiceField):
 
 
 class LeadSerializer(serializers.Serializer):
-    """Validates lead input (types, choices, ranges); business rules run in ``leads.services``."""
+    """Validates lead input (types, choices, ranges); business rules run in ``leads.services``.
+    ``allow_duplicate`` (write-only) saves the lead even if its phone matches another live lead's
+    (otherwise 409 naming it)."""
 
     id = serializers.UUIDField(read_only=True)
     name = serializers.CharField(max_length=301, required=False, allow_blank=False)
@@ -112,6 +114,7 @@ class LeadSerializer(serializers.Serializer):
     status_changed_at = serializers.DateTimeField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+    allow_duplicate = serializers.BooleanField(required=False, write_only=True, default=False)
 
     def validate(self, attrs):
         creating = self.instance is None

@@ -82,14 +82,17 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
     def _service_kwargs(data: dict) -> dict:
         data = dict(data)
         data.pop("owner_id", None)
+        data["allow_duplicate"] = data.get("allow_duplicate") is True  # PATCH skips the default
         return data
 
+    @extend_schema(responses={201: LeadSerializer, 409: OpenApiResponse(description="Possible duplicate")})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         lead = services.lead_create(user=request.user, **self._service_kwargs(serializer.validated_data))
         return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={200: LeadSerializer, 409: OpenApiResponse(description="Possible duplicate")})
     def update(self, request, *args, **kwargs):
         lead = self.get_object()
         serializer = self.get_serializer(lead, data=request.data, partial=True)
@@ -98,6 +101,7 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
         lead = self.get_queryset().get(pk=lead.pk)
         return Response(LeadSerializer(lead).data)
 
+    @extend_schema(responses={200: LeadSerializer, 409: OpenApiResponse(description="Possible duplicate")})
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, **kwargs)
 

@@ -176,7 +176,8 @@ def test_phone_is_unique_per_agent_only(sales_user):
     assert exc.value.extra["existing_id"] == str(first.pk)
 
     services.lead_create(user=sales_user, name="John", phone="+14155552670", agent_id=other_agent)
-    services.lead_create(user=sales_user, name="John", phone="+14155552670")  # no agent: no rule
+    # No agent: no hard rule (the phone warning is tests/leads/test_duplicates.py's).
+    services.lead_create(user=sales_user, name="John", phone="+14155552670", allow_duplicate=True)
     assert Lead.objects.filter(phone="+14155552670").count() == 3
 
 
