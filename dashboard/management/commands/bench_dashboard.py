@@ -20,7 +20,8 @@ Steps:
    (7 days … 10 years, ending today) × user. Every request is timed, the first (cold) one
    included; one more request per case counts its SQL queries.
 5. Print ``endpoint | range | user | median | p95 | max | SQL/req | target`` (✓ when p95 and max are
-   under 100 ms), the lead and timeline-entry counts and the load average before and after;
+   under 100 ms), the lead, timeline-entry, call and campaign-insight counts (the stats body reads the
+   last two without a rollup) and the load average before and after;
    ``--markdown`` prints the table as Markdown as well. Progress goes to stderr.
 """
 
@@ -39,6 +40,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from bench import seed
+from calling.models import Call
+from campaigns.models import CampaignInsight
 from dashboard.services import rollup_rebuild
 
 TARGET_MS = 100.0
@@ -169,6 +172,8 @@ class Command(BaseCommand):
         rollup = rollup_rebuild()
         rebuild_s = time.monotonic() - rebuild_started
         leads, entries = count_rows("leads_lead"), count_rows("crm_interaction")
+        # The stats body also reads calls and campaign insights directly (no rollup): show how many there were.
+        calls, insights = count_rows(Call._meta.db_table), count_rows(CampaignInsight._meta.db_table)
         load_before = os.getloadavg()
 
         today = timezone.localdate()
@@ -192,8 +197,9 @@ class Command(BaseCommand):
         missed = [c for c in cases if not c.met]
         header = (
             f"bench_dashboard {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {db_name} ({version}): {leads:,} leads, "
-            f"{entries:,} timeline entries; rollups rebuilt in {rebuild_s:.1f} s ({rollup['daily_rows']:,} daily, "
-            f"{rollup['source_rows']:,} source rows over {rollup['days']:,} days); {opts['requests']} requests per "
+            f"{entries:,} timeline entries, {calls:,} calls, {insights:,} campaign insight rows; rollups rebuilt in "
+            f"{rebuild_s:.1f} s ({rollup['daily_rows']:,} daily, {rollup['source_rows']:,} source rows over "
+            f"{rollup['days']:,} days); {opts['requests']} requests per "
             f"case in-process (DEBUG off, first request included); {os.cpu_count()} CPUs, load average "
             f"{load_before[0]:.2f} → {load_after[0]:.2f}; run time {(time.monotonic() - started) / 60:.1f} min"
         )
