@@ -312,7 +312,12 @@ class LeadSetStatusView(LoginRequiredMixin, View):
 def _form_error_context(request, form: LeadForm, exc: ServiceError) -> dict:
     """Put ``exc`` on its field; for a duplicate, link the existing lead if this user may open it.
     A possible duplicate (409) also shows the match above the form with the "create anyway" box."""
-    form.add_service_error(exc)
+    if isinstance(exc, services.PossibleDuplicate):
+        # The API's wording says to resend with allow_duplicate; the page has a box for that.
+        name = (exc.extra.get("existing") or {}).get("name") or "Another lead"
+        form.add_error(exc.field, f"{name} already has this phone number.")
+    else:
+        form.add_service_error(exc)
     existing = exc.extra.get("existing_id")
     extra = {}
     if existing and Lead.objects.visible_to(request.user).filter(pk=existing).exists():

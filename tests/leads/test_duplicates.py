@@ -198,6 +198,8 @@ def test_create_page_warns_with_a_link_and_offers_create_anyway(client, sales_us
     assert "Ada Lovelace" in warning and PHONE in warning
     assert f'href="{reverse("leads:lead_detail", args=[existing.pk])}"' in warning
     assert 'name="allow_duplicate"' in html
+    phone_error = re.search(r'id="id_phone_error">(.*?)</small>', html, re.S).group(1)
+    assert "Ada Lovelace already has this phone number." in phone_error and "allow_duplicate" not in phone_error
     assert 'value="Carla"' in html  # what was typed stays
     assert Lead.objects.count() == count
 
