@@ -30,6 +30,7 @@ Rules kept here:
 
 import datetime as dt
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +46,7 @@ from calling.models import WEEKDAYS, Agent, Call, CallWebhookEvent, call_timeout
 from calling.providers.base import ANSWERED, FAILED, NO_ANSWER, CallEvent, PlaceCall, ProviderError
 from crm.errors import NotFound, ServiceError
 from crm.events import publish
+from crm.ids import uuid7
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import services as lead_services
@@ -252,61 +254,172 @@ def _skip_locked() -> bool:
     return connection.features.has_select_for_update_skip_locked
 
 
+# The claim walks an agent's due leads one segment at a time: per call_status (new, then in
+# progress) the rows with schedule_at null, then those with schedule_at <= now, each an index
+# range of ``lead_call_queue`` (agent_id, call_status, schedule_at[, id]) read in (schedule_at, id)
+# order. Claimed leads move to in progress with a future schedule_at, out of every range.
+_QUEUE_STATUSES = (Lead.CallStatus.NEW, Lead.CallStatus.IN_PROGRESS)
+
+
 def due_leads(agent: Agent, now: dt.datetime):
-    """The agent's due leads (module docstring), in (phone, id) order: the ``lead_agent_phone``
-    index (agent_id, phone) serves both the filter and the order."""
+    """The agent's due leads (module docstring), in (schedule_at, id) order, nulls first. The
+    ``lead_call_queue`` index (agent_id, call_status, schedule_at) serves the filter."""
     return (
-        Lead.objects.filter(agent_id=agent.pk, deleted_at__isnull=True, phone__gt="",
-                            call_status__in=[Lead.CallStatus.NEW, Lead.CallStatus.IN_PROGRESS],
-                            attempts_count__lt=agent.max_attempts)
+        Lead.objects.filter(agent_id=agent.pk, call_status__in=_QUEUE_STATUSES, deleted_at__isnull=True,
+                            phone__gt="", attempts_count__lt=agent.max_attempts)
         .filter(Q(schedule_at__isnull=True) | Q(schedule_at__lte=now))
-        .order_by("phone", "id")
+        .order_by("schedule_at", "id")
     )
 
 
-def _new_call(agent: Agent, lead_id, phone: str, attempts: int, now: dt.datetime) -> Call:
-    return Call(lead_id=lead_id, agent=agent, provider=agent.provider, attempt=attempts + 1,
-                idempotency_key=f"{lead_id}:{attempts + 1}", to_number=phone, created_at=now)
+def _segment(agent: Agent, now: dt.datetime, cursor: tuple):
+    """Due leads of one queue segment after ``cursor`` = ``(status index, started, schedule_at, id)``
+    (``started`` False: from the segment's beginning)."""
+    status_index, started, schedule_at, pk = cursor
+    qs = Lead.objects.filter(agent_id=agent.pk, call_status=_QUEUE_STATUSES[status_index],
+                             deleted_at__isnull=True, phone__gt="", attempts_count__lt=agent.max_attempts)
+    if not started:
+        qs = qs.filter(Q(schedule_at__isnull=True) | Q(schedule_at__lte=now))
+    elif schedule_at is None:
+        qs = qs.filter(Q(schedule_at__isnull=True, pk__gt=pk) | Q(schedule_at__lte=now))
+    else:
+        qs = qs.filter(Q(schedule_at=schedule_at, pk__gt=pk) | Q(schedule_at__gt=schedule_at, schedule_at__lte=now))
+    return qs.order_by("schedule_at", "id")
 
 
-def claim_batch(agent: Agent, *, now: dt.datetime, limit: int, after: tuple | None = None
-                ) -> tuple[list[Call], tuple | None]:
-    """Claim up to ``limit`` due leads of ``agent`` after keyset ``after`` ``(phone, id)``.
+# What a provider request needs, read as plain values (no model instances on the hot path).
+_DISPATCH_FIELDS = ("pk", "provider", "attempt", "idempotency_key", "to_number", "lead_id", "agent_id",
+                    "lead__first_name", "lead__last_name", "lead__company", "lead__custom_fields")
 
-    One transaction: lock the rows (SKIP LOCKED, so another worker's rows are passed over),
-    lease the leads and insert their Calls. Returns the queued Calls and the cursor to continue
-    from (None when the agent has no more candidates). Rows a concurrent worker holds are
-    skipped, not waited for; the unique idempotency key is a last guard.
+
+@dataclass
+class _Queued:
+    """One claimed call as :func:`calls_dispatch` reads it (``_fail`` needs ``pk`` and ``provider``)."""
+
+    pk: uuid.UUID
+    provider: str
+    attempt: int
+    idempotency_key: str
+    to_number: str
+    lead_id: uuid.UUID
+    agent_id: uuid.UUID
+    first_name: str
+    last_name: str
+    company: str
+    custom_fields: dict
+
+
+_CALL_COLUMNS = ("id", "lead_id", "attempt", "idempotency_key", "to_number", "agent_id", "provider", "status",
+                 "dispatched_at", "created_at", "updated_at", "outcome", "disposition", "summary", "transcript",
+                 "transcript_url", "recording_url", "ended_reason", "error")
+_INSERT_ROWS = 2000
+_SQL_SAFE = re.compile(r"^[0-9A-Za-z_:. -]*$")
+
+
+def _sql_literal(value) -> str:
+    """A constant of the claim's INSERT as SQL text (ids, names and timestamps of a safe
+    alphabet only; anything else is refused rather than escaped by hand)."""
+    if value is None:
+        return "NULL"
+    text = str(value)
+    if not _SQL_SAFE.match(text):
+        raise ValueError(f"unsafe SQL constant {text!r}")
+    return f"'{text}'"
+
+
+def _insert_calls(agent: Agent, rows: list, now: dt.datetime, *, ringing: bool) -> list[_Queued]:
+    """Insert one Call per claimed lead row ``(id, phone, attempts before, first name, last
+    name, company, custom fields)`` with one multi-row INSERT; returns them as :class:`_Queued`.
+
+    No model instances on this hot path, and only the five per-row values are parameters: the
+    batch's constants (agent, provider, status, timestamps, blanks) are SQL literals, which
+    halves the driver's escaping work. ``ringing``: the caller hands the calls to the provider
+    right after commit, so they are stamped dispatched now (skips the queued → ringing UPDATE).
+    """
+    uuid_prep, dt_prep = Call._meta.pk.get_db_prep_value, Call._meta.get_field("created_at").get_db_prep_value
+    stamp = dt_prep(now, connection)
+    constants = [uuid_prep(agent.pk, connection), agent.provider,
+                 (Call.Status.RINGING if ringing else Call.Status.QUEUED).value,
+                 dt_prep(timezone.now(), connection) if ringing else None,
+                 stamp, stamp, "", "", "", "", "", "", "", ""]
+    row_sql = "(%s, %s, %s, %s, %s, " + ", ".join(_sql_literal(c).replace("%", "%%") for c in constants) + ")"
+    calls, params = [], []
+    for lead_id, phone, attempts, first_name, last_name, company, custom_fields in rows:
+        call = _Queued(uuid7(), agent.provider, attempts + 1, f"{lead_id}:{attempts + 1}", phone, lead_id,
+                       agent.pk, first_name, last_name, company, custom_fields)
+        calls.append(call)
+        params += (uuid_prep(call.pk, connection), uuid_prep(lead_id, connection), call.attempt,
+                   call.idempotency_key, phone)
+    table = connection.ops.quote_name(Call._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _CALL_COLUMNS)
+    per_row = 5
+    with connection.cursor() as cur:
+        # One multi-row INSERT per _INSERT_ROWS calls (SQLite caps the parameters of a statement).
+        for start in range(0, len(calls), _INSERT_ROWS):
+            chunk = params[start * per_row : (start + _INSERT_ROWS) * per_row]
+            values = ", ".join([row_sql] * (len(chunk) // per_row))
+            cur.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", chunk)
+    return calls
+
+
+def claim_batch(agent: Agent, *, now: dt.datetime, limit: int, after: tuple | None = None,
+                ringing: bool = False) -> tuple[list, tuple | None]:
+    """Claim up to ``limit`` due leads of ``agent`` after the cursor ``after`` (None: from the start).
+
+    One transaction, three statements on MariaDB/MySQL: lock the ids with ``SELECT … FOR UPDATE
+    SKIP LOCKED`` over ``lead_call_queue`` (rows another worker holds are passed over, not waited
+    for), one UPDATE leasing the leads (attempts + 1, in progress, ``schedule_at`` = now +
+    timeout), one multi-row INSERT of their queued Calls (the unique idempotency key
+    ``"<lead>:<attempt>"`` is a last guard). SQLite (one writer) claims each lead with a
+    conditional UPDATE instead. ``ringing``: insert the calls already stamped as handed over
+    (the caller places them right after commit, :func:`calls_hand_off`); else queued for
+    :func:`calls_dispatch`. Returns the new calls (:class:`_Queued`: ``pk``, ``lead_id``,
+    ``attempt``, …) and the cursor to continue from, None when the agent has no more candidates.
     """
     lease_until = now + call_timeout()
+    cursor = after or (0, False, None, None)
     with transaction.atomic():
-        qs = due_leads(agent, now)
-        if after is not None:
-            qs = qs.filter(Q(phone__gt=after[0]) | Q(phone=after[0], pk__gt=after[1]))
-        if _skip_locked():
-            qs = qs.select_for_update(skip_locked=True)
-        rows = list(qs.values_list("pk", "phone", "attempts_count")[:limit])
-        if not rows:
-            return [], None
-        # A short batch means no candidates remain (rows other workers hold are theirs).
-        cursor = (rows[-1][1], rows[-1][0]) if len(rows) == limit else None
+        while True:
+            qs = _segment(agent, now, cursor)
+            if _skip_locked():
+                qs = qs.select_for_update(skip_locked=True)
+            rows = list(qs.values_list("pk", "phone", "attempts_count", "first_name", "last_name", "company",
+                                       "custom_fields", "schedule_at")[:limit])
+            if rows:
+                break
+            if cursor[0] + 1 >= len(_QUEUE_STATUSES):
+                return [], None
+            cursor = (cursor[0] + 1, False, None, None)
+        # A short segment is exhausted (rows other workers hold are theirs): go on to the next one.
+        if len(rows) == limit:
+            cursor = (cursor[0], True, rows[-1][-1], rows[-1][0])
+        elif cursor[0] + 1 < len(_QUEUE_STATUSES):
+            cursor = (cursor[0] + 1, False, None, None)
+        else:
+            cursor = None
+        rows = [row[:-1] for row in rows]
         if not _skip_locked():
             # SQLite: no row locks; a conditional UPDATE per lead claims it only if it is still
             # due with the attempts count we read (SQLite runs one writer at a time).
             claimed = []
-            for pk, phone, attempts in rows:
+            for row in rows:
+                pk, attempts = row[0], row[2]
                 if (due_leads(agent, now).filter(pk=pk, attempts_count=attempts)
                         .update(attempts_count=attempts + 1, call_status=Lead.CallStatus.IN_PROGRESS,
                                 schedule_at=lease_until, updated_at=now)):
-                    claimed.append((pk, phone, attempts))
+                    claimed.append(row)
             rows = claimed
         else:
             Lead.objects.filter(pk__in=[r[0] for r in rows]).update(
                 attempts_count=F("attempts_count") + 1, call_status=Lead.CallStatus.IN_PROGRESS,
                 schedule_at=lease_until, updated_at=now)
-        calls = [_new_call(agent, pk, phone, attempts, now) for pk, phone, attempts in rows]
-        Call.objects.bulk_create(calls)
+        calls = _insert_calls(agent, rows, now, ringing=ringing) if rows else []
     return calls, cursor
+
+
+def _new_call(agent: Agent, lead_id, phone: str, attempts: int, now: dt.datetime) -> Call:
+    return Call(lead_id=lead_id, agent=agent, provider=agent.provider, attempt=attempts + 1,
+                idempotency_key=f"{lead_id}:{attempts + 1}", to_number=phone, created_at=now)
 
 
 @dataclass
@@ -328,8 +441,9 @@ def scheduler_tick(*, now: dt.datetime | None = None, dispatch: str = "inline", 
     Fails calls open longer than the timeout, then for each active agent whose business hours
     are open at ``now`` claims its due leads in batches of ``batch_size``
     (``CALL_SCHEDULER_BATCH``) and hands each batch to the provider: ``dispatch="inline"``
-    calls :func:`calls_dispatch` here, ``"task"`` queues ``calling.dispatch_calls`` per
-    :data:`DISPATCH_CHUNK` calls (so several workers share slow provider requests), ``"none"``
+    inserts the calls as ringing and calls :func:`calls_hand_off` here once the claim
+    committed, ``"task"`` queues ``calling.dispatch_calls`` per :data:`DISPATCH_CHUNK` calls
+    (so several workers share slow provider requests), ``"none"``
     leaves them queued (benchmarks, tests). Stops claiming after ``max_seconds`` (the next tick
     continues). Safe to run in any number of processes at once.
     """
@@ -345,14 +459,14 @@ def scheduler_tick(*, now: dt.datetime | None = None, dispatch: str = "inline", 
         result.agents_open += 1
         cursor = None
         while (clock() - t0).total_seconds() < max_seconds:
-            calls, cursor = claim_batch(agent, now=now, limit=batch_size, after=cursor)
-            ids = [call.pk for call in calls]
-            result.claimed += len(ids)
-            result.call_ids += ids
-            if ids and dispatch == "inline":
-                calls_dispatch(ids)
-            elif ids and dispatch == "task":
-                _enqueue_dispatch(ids)
+            calls, cursor = claim_batch(agent, now=now, limit=batch_size, after=cursor,
+                                        ringing=dispatch == "inline")
+            result.claimed += len(calls)
+            result.call_ids += [call.pk for call in calls]
+            if calls and dispatch == "inline":
+                calls_hand_off(calls)
+            elif calls and dispatch == "task":
+                _enqueue_dispatch([call.pk for call in calls])
             if cursor is None:
                 break
     result.seconds = (clock() - t0).total_seconds()
@@ -386,32 +500,42 @@ def _claim_queued(call_ids: list) -> list:
                 .values_list("pk", flat=True))
 
 
-def _place_request(call: Call) -> PlaceCall:
-    lead, agent = call.lead, call.agent
-    variables = {"first_name": lead.first_name, "last_name": lead.last_name, "name": lead.name,
-                 "company": lead.company}
-    for key, value in (lead.custom_fields or {}).items():
+def _place_request(call: _Queued, agent: Agent) -> PlaceCall:
+    name = f"{call.first_name} {call.last_name}".strip()
+    variables = {"first_name": call.first_name, "last_name": call.last_name, "name": name,
+                 "company": call.company}
+    for key, value in (call.custom_fields or {}).items():
         if isinstance(value, str | int | float | bool):
             variables.setdefault(str(key), value)
-    metadata = {"call_id": str(call.pk), "lead_id": str(lead.pk), "attempt": call.attempt,
+    metadata = {"call_id": str(call.pk), "lead_id": str(call.lead_id), "attempt": call.attempt,
                 "idempotency_key": call.idempotency_key}
-    return PlaceCall(call_id=str(call.pk), lead_id=str(lead.pk), attempt=call.attempt, to_e164=call.to_number,
-                     from_e164=agent.caller_number, assistant_id=agent.assistant_id,
-                     phone_number_id=agent.phone_number_id, customer_name=lead.name, variables=variables,
+    return PlaceCall(call_id=str(call.pk), lead_id=str(call.lead_id), attempt=call.attempt,
+                     to_e164=call.to_number, from_e164=agent.caller_number, assistant_id=agent.assistant_id,
+                     phone_number_id=agent.phone_number_id, customer_name=name, variables=variables,
                      idempotency_key=call.idempotency_key, metadata=metadata)
 
 
 def calls_dispatch(call_ids: list) -> int:
-    """Hand queued calls to their providers, outside any claim transaction.
+    """Hand queued calls (ids) to their providers, outside any claim transaction.
 
-    A provider that refuses a call (ProviderError) fails it and the lead follows the retry
-    rule; an unknown provider likewise. Returns how many calls the providers accepted.
+    Two queries for a batch (stamp the calls ringing, read what the requests need) plus the
+    agents; a provider with ``place_calls`` (simulated) takes the whole batch at once. A
+    provider that refuses a call (ProviderError) fails it and the lead follows the retry rule;
+    an unknown provider likewise. Returns how many calls the providers accepted.
     """
     ids = _claim_queued(call_ids)
     if not ids:
         return 0
-    calls = list(Call.objects.select_related("lead", "agent").filter(pk__in=ids))
-    by_provider: dict[str, list[Call]] = {}
+    return calls_hand_off([_Queued(*row) for row in
+                           Call.objects.filter(pk__in=ids).order_by().values_list(*_DISPATCH_FIELDS)])
+
+
+def calls_hand_off(calls: list[_Queued]) -> int:
+    """Give calls already marked ringing to their providers (:func:`calls_dispatch` after it
+    took them, or the scheduler right after its claim committed). Returns how many the
+    providers accepted; the others are failed (see :func:`calls_dispatch`)."""
+    agents = Agent.objects.in_bulk({call.agent_id for call in calls})
+    by_provider: dict[str, list[_Queued]] = {}
     for call in calls:
         by_provider.setdefault(call.provider, []).append(call)
     accepted = []
@@ -422,12 +546,12 @@ def calls_dispatch(call_ids: list) -> int:
                 _fail(call, f"Unknown provider {name!r}.")
             continue
         if hasattr(provider, "place_calls"):
-            placed = provider.place_calls([_place_request(c) for c in group])
+            placed = provider.place_calls([_place_request(c, agents[c.agent_id]) for c in group])
             accepted += [(c, p.provider_call_id) for c, p in zip(group, placed, strict=True)]
             continue
         for call in group:
             try:
-                placed = provider.place_call(_place_request(call))
+                placed = provider.place_call(_place_request(call, agents[call.agent_id]))
             except ProviderError as exc:
                 log.warning("call %s: provider %s refused it: %s", call.pk, name, exc)
                 _fail(call, str(exc))
@@ -437,17 +561,14 @@ def calls_dispatch(call_ids: list) -> int:
             else:
                 accepted.append((call, placed.provider_call_id))
     # Providers that report back by our call id (simulated) give no provider id: nothing to store.
-    fill = []
-    for call, provider_call_id in accepted:
-        if provider_call_id:
-            call.provider_call_id = provider_call_id
-            fill.append(call)
+    fill = [Call(pk=call.pk, provider_call_id=provider_call_id) for call, provider_call_id in accepted
+            if provider_call_id]
     if fill:
         Call.objects.bulk_update(fill, ["provider_call_id"])
     return len(accepted)
 
 
-def _fail(call: Call, reason: str) -> None:
+def _fail(call, reason: str) -> None:
     call_apply_event(CallEvent(provider=call.provider, provider_call_id="", call_ref=str(call.pk), kind="ended",
                                dedupe_key=f"dispatch-failed:{call.pk}", outcome=FAILED,
                                ended_reason="provider-error", raw={"error": reason[:1000]}))
