@@ -68,7 +68,7 @@ from crm.ids import uuid7
 from crm.models import User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads.models import Lead, LeadImport, LeadImportError
-from leads.services import split_name, stage_counts_bump
+from leads.services import AGENT_CHECKS, split_name, stage_counts_bump
 
 logger = logging.getLogger(__name__)
 
@@ -393,6 +393,10 @@ def _clean_options(agent_id, source: str | None, region: str | None) -> tuple[uu
         except ValueError:
             raise ServiceError(f"agent_id must be a UUID, not {str(agent_id)[:ECHO_CHARS]!r}.",
                                code="invalid_agent_id", field="agent_id") from None
+    # The same agent checks as lead_create (calling: the agent exists and is active), before any job.
+    if agent is not None:
+        for check in AGENT_CHECKS:
+            check(agent)
     source = (source or "").strip()
     if len(source) > MAX_LENGTHS["source"]:
         raise ServiceError(f"source is too long (at most {MAX_LENGTHS['source']} characters).",

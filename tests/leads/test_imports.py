@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from leads import imports
 from leads.models import Lead, LeadImport, LeadImportError, LeadStageCount
+from tests.calling.factories import AgentFactory
 from tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,7 +132,7 @@ def test_upload_answers_202_and_queues_the_task_after_commit(api, django_capture
 
 
 def test_options_as_form_fields_and_agent_schedules_calls(manager_api, sales_user):
-    agent = uuid.uuid4()
+    agent = AgentFactory().pk
     response = post_file(manager_api, data_file("seed_example.csv"), "?wait=1",
                          agent_id=str(agent), owner=str(sales_user.pk), source="Expo")
 
@@ -247,7 +248,7 @@ def test_reimporting_the_same_file_creates_nothing(sales_user):
 
 
 def test_duplicate_phone_is_per_agent_and_deleted_leads_do_not_count():
-    agent_a, agent_b = uuid.uuid4(), uuid.uuid4()
+    agent_a, agent_b = AgentFactory().pk, AgentFactory().pk
     content = b"first_name,phone\nAnn,+14155552671\n"
     assert run_import(content, agent_id=agent_a).success_count == 1
     assert run_import(content, agent_id=agent_b).success_count == 1  # another agent's queue
@@ -687,3 +688,17 @@ def test_pages_hide_other_users_imports_and_need_login(client, browser, other_sa
     assert client.get(reverse("leads:import_new")).status_code == 302
     client.force_login(manager)
     assert client.get(reverse("leads:import_detail", args=[theirs.pk])).status_code == 200
+
+
+def test_an_unknown_or_inactive_agent_is_refused_before_any_job(api):
+    """The import runs the same agent checks as lead_create (calling registers them)."""
+    unknown = uuid.uuid4()
+    body = assert_error(post_file(api, data_file("seed_example.csv"), f"?agent_id={unknown}"), 400, "unknown_agent")
+    assert str(unknown) in body["detail"]
+    inactive = AgentFactory(active=False, name="Old Ana")
+    body = assert_error(post_file(api, data_file("seed_example.csv"), f"?agent_id={inactive.pk}"), 400,
+                        "agent_inactive")
+    assert "Old Ana" in body["detail"]
+    with pytest.raises(CommandError, match="No calling agent"):
+        call_command("import_leads", str(DATA / "seed_example.csv"), "--agent", str(unknown))
+    assert LeadImport.objects.count() == 0 and Lead.objects.count() == 0
