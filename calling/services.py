@@ -29,6 +29,7 @@ Rules kept here:
 """
 
 import datetime as dt
+import json
 import logging
 import re
 import uuid
@@ -49,6 +50,7 @@ from crm.events import publish
 from crm.ids import uuid7
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
+from leads import listcache
 from leads import services as lead_services
 from leads.models import Lead
 
@@ -296,12 +298,12 @@ _DISPATCH_FIELDS = ("pk", "provider", "attempt", "idempotency_key", "to_number",
 class _Queued:
     """One claimed call as :func:`calls_dispatch` reads it (``_fail`` needs ``pk`` and ``provider``)."""
 
-    pk: uuid.UUID
+    pk: uuid.UUID | str
     provider: str
     attempt: int
     idempotency_key: str
     to_number: str
-    lead_id: uuid.UUID
+    lead_id: uuid.UUID | str
     agent_id: uuid.UUID
     first_name: str
     last_name: str
@@ -327,39 +329,69 @@ def _sql_literal(value) -> str:
     return f"'{text}'"
 
 
+def _uuid_sql(value) -> str:
+    """A UUID (object or text) as the SQL literal its column stores: MariaDB's native ``uuid``
+    takes the dashed text, other backends (CHAR(32)) the hex."""
+    if connection.features.has_native_uuid_field:
+        return _sql_literal(value)
+    return _sql_literal(value.hex if isinstance(value, uuid.UUID) else uuid.UUID(value).hex)
+
+
 def _insert_calls(agent: Agent, rows: list, now: dt.datetime, *, ringing: bool) -> list[_Queued]:
     """Insert one Call per claimed lead row ``(id, phone, attempts before, first name, last
-    name, company, custom fields)`` with one multi-row INSERT; returns them as :class:`_Queued`.
+    name, company, custom fields)`` with one multi-row INSERT; returns them as :class:`_Queued`
+    (``pk`` and ``lead_id`` as dashed UUID text).
 
-    No model instances on this hot path, and only the five per-row values are parameters: the
-    batch's constants (agent, provider, status, timestamps, blanks) are SQL literals, which
-    halves the driver's escaping work. ``ringing``: the caller hands the calls to the provider
-    right after commit, so they are stamped dispatched now (skips the queued → ringing UPDATE).
+    No model instances on this hot path, and only the phone is a parameter: the ids, attempt
+    and idempotency key are of a checked safe alphabet and go in as SQL literals with the
+    batch's constants, which spares the driver's per-value escaping. ``ringing``: the caller
+    hands the calls to the provider right after commit, so they are stamped dispatched now
+    (skips the queued → ringing UPDATE).
     """
-    uuid_prep, dt_prep = Call._meta.pk.get_db_prep_value, Call._meta.get_field("created_at").get_db_prep_value
+    dt_prep = Call._meta.get_field("created_at").get_db_prep_value
     stamp = dt_prep(now, connection)
-    constants = [uuid_prep(agent.pk, connection), agent.provider,
-                 (Call.Status.RINGING if ringing else Call.Status.QUEUED).value,
-                 dt_prep(timezone.now(), connection) if ringing else None,
-                 stamp, stamp, "", "", "", "", "", "", "", ""]
-    row_sql = "(%s, %s, %s, %s, %s, " + ", ".join(_sql_literal(c).replace("%", "%%") for c in constants) + ")"
-    calls, params = [], []
+    constants = [agent.provider, (Call.Status.RINGING if ringing else Call.Status.QUEUED).value,
+                 dt_prep(timezone.now(), connection) if ringing else None, stamp, stamp, "", "", "", "", "", "",
+                 "", ""]
+    tail = ", %s, " + _uuid_sql(agent.pk) + ", " + ", ".join(_sql_literal(c) for c in constants) + ")"
+    native = connection.features.has_native_uuid_field
+    calls, values, params = [], [], []
     for lead_id, phone, attempts, first_name, last_name, company, custom_fields in rows:
-        call = _Queued(uuid7(), agent.provider, attempts + 1, f"{lead_id}:{attempts + 1}", phone, lead_id,
-                       agent.pk, first_name, last_name, company, custom_fields)
-        calls.append(call)
-        params += (uuid_prep(call.pk, connection), uuid_prep(lead_id, connection), call.attempt,
-                   call.idempotency_key, phone)
+        call_id = uuid7()
+        lead_text = str(lead_id)
+        if len(lead_text) == 32:  # CHAR(32) backends hand back hex
+            lead_text = str(uuid.UUID(lead_text))
+        attempt = attempts + 1
+        key = f"{lead_text}:{attempt}"
+        calls.append(_Queued(str(call_id), agent.provider, attempt, key, phone, lead_text, agent.pk,
+                             first_name, last_name, company, custom_fields))
+        ids = f"'{call_id}', '{lead_text}'" if native else f"'{call_id.hex}', '{uuid.UUID(lead_text).hex}'"
+        values.append(f"({ids}, {int(attempt)}, {_sql_literal(key)}" + tail)
+        params.append(phone)
     table = connection.ops.quote_name(Call._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _CALL_COLUMNS)
-    per_row = 5
     with connection.cursor() as cur:
         # One multi-row INSERT per _INSERT_ROWS calls (SQLite caps the parameters of a statement).
-        for start in range(0, len(calls), _INSERT_ROWS):
-            chunk = params[start * per_row : (start + _INSERT_ROWS) * per_row]
-            values = ", ".join([row_sql] * (len(chunk) // per_row))
-            cur.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", chunk)
+        for start in range(0, len(values), _INSERT_ROWS):
+            cur.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join(values[start : start + _INSERT_ROWS])}",
+                        params[start : start + _INSERT_ROWS])
     return calls
+
+
+def _lock_rows(qs, limit: int) -> list:
+    """Run the claim's ``SELECT … FOR UPDATE SKIP LOCKED`` without the ORM's per-value converters
+    (ids stay text, ``custom_fields`` is decoded only when not empty; ``schedule_at`` aware UTC)."""
+    sql, params = qs.select_for_update(skip_locked=True)[:limit].query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    result = []
+    for pk, phone, attempts, first_name, last_name, company, custom, schedule_at in rows:
+        custom = {} if custom in (None, "", "{}") else (json.loads(custom) if isinstance(custom, str) else custom)
+        if schedule_at is not None and schedule_at.tzinfo is None:
+            schedule_at = schedule_at.replace(tzinfo=dt.UTC)
+        result.append((pk, phone, attempts, first_name, last_name, company, custom, schedule_at))
+    return result
 
 
 def claim_batch(agent: Agent, *, now: dt.datetime, limit: int, after: tuple | None = None,
@@ -380,11 +412,9 @@ def claim_batch(agent: Agent, *, now: dt.datetime, limit: int, after: tuple | No
     cursor = after or (0, False, None, None)
     with transaction.atomic():
         while True:
-            qs = _segment(agent, now, cursor)
-            if _skip_locked():
-                qs = qs.select_for_update(skip_locked=True)
-            rows = list(qs.values_list("pk", "phone", "attempts_count", "first_name", "last_name", "company",
-                                       "custom_fields", "schedule_at")[:limit])
+            qs = _segment(agent, now, cursor).values_list(
+                "pk", "phone", "attempts_count", "first_name", "last_name", "company", "custom_fields", "schedule_at")
+            rows = _lock_rows(qs, limit) if _skip_locked() else list(qs[:limit])
             if rows:
                 break
             if cursor[0] + 1 >= len(_QUEUE_STATUSES):
@@ -410,9 +440,15 @@ def claim_batch(agent: Agent, *, now: dt.datetime, limit: int, after: tuple | No
                     claimed.append(row)
             rows = claimed
         else:
-            Lead.objects.filter(pk__in=[r[0] for r in rows]).update(
-                attempts_count=F("attempts_count") + 1, call_status=Lead.CallStatus.IN_PROGRESS,
-                schedule_at=lease_until, updated_at=now)
+            # The rows are ours (locked): one UPDATE by primary key, ids as checked literals.
+            dt_prep = Lead._meta.get_field("updated_at").get_db_prep_value
+            with connection.cursor() as cur:
+                cur.execute(f"UPDATE {Lead._meta.db_table} SET attempts_count = attempts_count + 1, "
+                            f"call_status = %s, schedule_at = %s, updated_at = %s "
+                            f"WHERE id IN ({', '.join(_uuid_sql(r[0]) for r in rows)})",
+                            [Lead.CallStatus.IN_PROGRESS.value, dt_prep(lease_until, connection),
+                             dt_prep(now, connection)])
+            listcache.bump()  # what Lead.objects.update() would do: lead lists show call_status
         calls = _insert_calls(agent, rows, now, ringing=ringing) if rows else []
     return calls, cursor
 
