@@ -1,4 +1,4 @@
-"""``manage.py bench_calls [--leads 100000] [--workers 2] [--batch 1000]``: the scheduler benchmark
+"""``manage.py bench_calls [--leads 100000] [--workers 2] [--batch 2000]``: the scheduler benchmark
 (issue 6 "Speed": one tick over 100,000 due leads claims and dispatches at least 5,000 leads per
 second with two workers, and no lead is claimed twice).
 
@@ -54,7 +54,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--leads", type=int, default=100_000, help="due leads to seed (default 100000)")
         parser.add_argument("--workers", type=int, default=2, help="scheduler processes (default 2)")
-        parser.add_argument("--batch", type=int, default=1000, help="leads claimed per transaction (default 1000)")
+        parser.add_argument("--batch", type=int, default=2000, help="leads claimed per transaction (default 2000)")
         parser.add_argument("--keep", action="store_true", help="keep the agent, leads and calls afterwards")
 
     def handle(self, *args, leads: int, workers: int, batch: int, keep: bool, **opts):
