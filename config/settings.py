@@ -183,7 +183,7 @@ CALL_SIMULATED_DURATION = env.int("CALL_SIMULATED_DURATION", default=20)
 # A call with no final report after this long counts as failed (and is retried).
 CALL_TIMEOUT_MINUTES = env.int("CALL_TIMEOUT_MINUTES", default=15)
 # Leads claimed per scheduler transaction.
-CALL_SCHEDULER_BATCH = env.int("CALL_SCHEDULER_BATCH", default=500)
+CALL_SCHEDULER_BATCH = env.int("CALL_SCHEDULER_BATCH", default=2_000)
 # Contact list totals: above this many matches the list reports "at least N" (issue 3).
 CONTACT_COUNT_CAP = env.int("CONTACT_COUNT_CAP", default=10_000)
 # Most items one POST/PATCH /contacts/bulk call may carry (issue 3).
