@@ -13,7 +13,7 @@ import django_filters
 from django.db.models import Q
 
 from calling.models import Agent, Call
-from leads.filters import CSVChoiceFilter, DateBoundFilter
+from crm.filters import CSVChoiceFilter, DateBoundFilter
 from leads.models import search_branches
 
 CALL_ORDERING = {"created_at": "created_at", "duration_seconds": "duration_seconds", "ended_at": "ended_at"}

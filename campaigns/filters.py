@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from crm.errors import ServiceError
-from leads.filters import normalize_ordering
+from crm.filters import normalize_ordering
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366

@@ -7,8 +7,7 @@ Contacts: ``search`` (or ``q``), ``company_id`` (linked to that company, primary
 ``sort_by``/``sort_order`` and ``sort=created_at_desc`` translated).
 Companies: ``search``/``q`` (name or domain), ``industry``, ``tag``, ``owner``, ``ordering``.
 
-The small field helpers mirror ``leads.filters`` (contacts sits left of leads and may not
-import it).
+The shared field helpers (sort parameters, comma lists, owner ``me``/``none``) live in ``crm.filters``.
 """
 
 import django_filters
@@ -16,6 +15,7 @@ from django import forms
 from django.db.models import Q
 
 from contacts.models import Company, Contact, ContactCompany
+from crm.filters import CSVChoiceFilter, OwnerFilter, normalize_ordering
 
 CONTACT_ORDERING = {
     "created_at": "created_at",
@@ -24,37 +24,6 @@ CONTACT_ORDERING = {
     "name": "last_name",
 }
 COMPANY_ORDERING = {"name": "name", "created_at": "created_at"}
-
-
-def normalize_ordering(params) -> str:
-    """The ``ordering`` value from any seed's sort parameters; '' when none was given."""
-    if params.get("ordering"):
-        return params["ordering"]
-    sort = params.get("sort", "")
-    if sort:
-        for suffix, sign in (("_desc", "-"), ("_asc", "")):
-            if sort.endswith(suffix):
-                return sign + sort[: -len(suffix)]
-        return sort
-    if params.get("sort_by"):
-        return ("-" if params.get("sort_order", "asc").lower() == "desc" else "") + params["sort_by"]
-    return ""
-
-
-class CSVField(forms.MultipleChoiceField):
-    """``?status=new,active`` as well as repeated ``?status=new&status=active``."""
-
-    def to_python(self, value):
-        values = super().to_python(value)
-        return [part.strip() for item in values for part in str(item).split(",") if part.strip()]
-
-
-class CSVChoiceFilter(django_filters.MultipleChoiceFilter):
-    field_class = CSVField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("distinct", False)
-        super().__init__(*args, **kwargs)
 
 
 class CSVTextField(forms.CharField):
@@ -74,34 +43,6 @@ class TagFilter(django_filters.Filter):
         through = qs.model.tags.through
         column = "contact_id" if qs.model is Contact else "company_id"
         return qs.filter(pk__in=through.objects.filter(tag__name__in=value).values(column))
-
-
-class OwnerField(forms.CharField):
-    def clean(self, value):
-        value = super().clean(value)
-        if value in ("", None, "me", "none"):
-            return value
-        try:
-            user_id = int(value)
-        except (TypeError, ValueError):
-            user_id = 0
-        if not 0 < user_id < 2**63:
-            raise forms.ValidationError('Give a user id, "me" or "none".')
-        return user_id
-
-
-class OwnerFilter(django_filters.Filter):
-    field_class = OwnerField
-
-    def filter(self, qs, value):
-        if value in ("", None):
-            return qs
-        if value == "me":
-            request = self.parent.request
-            return qs.filter(owner=request.user if request else None)
-        if value == "none":
-            return qs.filter(owner__isnull=True)
-        return qs.filter(owner_id=value)
 
 
 class _OrderedFilterSet(django_filters.FilterSet):

@@ -20,11 +20,12 @@ from django.views import View
 from rest_framework.exceptions import ValidationError as QueryParamError
 
 from contacts import services
-from contacts.filters import CompanyFilterSet, ContactFilterSet, normalize_ordering
+from contacts.filters import CompanyFilterSet, ContactFilterSet
 from contacts.forms import CompanyForm, ContactForm, LinkCompanyForm, TimelineForm, assignable_owners, merge_form_class
 from contacts.models import Company, Contact
 from crm.api.pagination import DEFAULT_LIMIT, page_window, slice_page
 from crm.errors import ServiceError
+from crm.filters import normalize_ordering
 from crm.models import Interaction
 
 TIMELINE_PAGE = 20

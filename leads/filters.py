@@ -11,12 +11,15 @@ import copy
 import datetime as dt
 
 import django_filters
-from django import forms
 from django.db.models import Sum
 from django.http import QueryDict
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
+from crm.filters import (
+    CSVChoiceFilter,
+    DateBoundFilter,
+    OwnerFilter,
+    normalize_ordering,
+)
 from leads.models import Lead, LeadStageCount
 
 ORDERING_FIELDS = {
@@ -29,85 +32,6 @@ ORDERING_FIELDS = {
     "last_name": "last_name",
 }
 DEFAULT_ORDERING = "-created_at"
-
-
-def normalize_ordering(params) -> str:
-    """The ``ordering`` value from any seed's sort parameters; '' when none was given."""
-    if params.get("ordering"):
-        return params["ordering"]
-    sort = params.get("sort", "")
-    if sort:
-        for suffix, sign in (("_desc", "-"), ("_asc", "")):
-            if sort.endswith(suffix):
-                return sign + sort[: -len(suffix)]
-        return sort
-    if params.get("sort_by"):
-        return ("-" if params.get("sort_order", "asc").lower() == "desc" else "") + params["sort_by"]
-    return ""
-
-
-class CSVChoiceField(forms.MultipleChoiceField):
-    """Accepts ``?status=new,contacted`` as well as repeated ``?status=new&status=contacted``."""
-
-    def to_python(self, value):
-        values = super().to_python(value)
-        return [part.strip() for item in values for part in str(item).split(",") if part.strip()]
-
-
-class CSVChoiceFilter(django_filters.MultipleChoiceFilter):
-    field_class = CSVChoiceField
-
-    def __init__(self, *args, **kwargs):
-        # A single-valued column needs no DISTINCT (which costs a temporary table in MySQL).
-        kwargs.setdefault("distinct", False)
-        super().__init__(*args, **kwargs)
-
-
-class OwnerField(forms.CharField):
-    def clean(self, value):
-        value = super().clean(value)
-        if value in ("", None, "me", "none"):
-            return value
-        try:
-            user_id = int(value)
-        except (TypeError, ValueError):
-            user_id = 0
-        if not 0 < user_id < 2**63:  # a number past the id column's range is as wrong as a word
-            raise forms.ValidationError('Give a user id, "me" or "none".')
-        return user_id
-
-
-class DateOrDateTimeField(forms.Field):
-    """``2026-11-01`` or ``2026-11-01T10:00:00Z`` -> ``(aware datetime, date_only)``."""
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        text = str(value).strip()
-        message = f"Enter a date (YYYY-MM-DD) or an ISO 8601 date-time, not {text!r}."
-        try:
-            # A bare date first: parse_datetime() also reads "2026-11-01" (as midnight), and then
-            # an end date would drop the rest of its day.
-            day = parse_date(text) if len(text) == 10 else None
-            parsed = None if day else parse_datetime(text)
-        except ValueError:  # well formed but impossible, like 2026-13-45
-            raise forms.ValidationError(message) from None
-        date_only = day is not None
-        if date_only:
-            parsed = dt.datetime.combine(day, dt.time.min)
-        elif parsed is None:
-            raise forms.ValidationError(message)
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, dt.UTC)
-        return parsed, date_only
-
-
-class OwnerFilter(django_filters.Filter):
-    field_class = OwnerField
-
-
-class DateBoundFilter(django_filters.Filter):
-    field_class = DateOrDateTimeField
 
 
 class LeadFilterSet(django_filters.FilterSet):

@@ -25,9 +25,10 @@ from rest_framework.exceptions import ValidationError as QueryParamError
 
 from crm.api.pagination import DEFAULT_LIMIT, page_window, slice_page
 from crm.errors import ServiceError
+from crm.filters import normalize_ordering
 from crm.models import Interaction, User
 from leads import services
-from leads.filters import DEFAULT_ORDERING, LeadFilterSet, normalize_ordering
+from leads.filters import DEFAULT_ORDERING, LeadFilterSet
 from leads.forms import InteractionForm, LeadForm
 from leads.models import Lead
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from leads.filters import CSVChoiceFilter, DateBoundFilter, OwnerFilter, normalize_ordering
+from crm.filters import CSVChoiceFilter, DateBoundFilter, OwnerFilter, normalize_ordering
 from tasks.models import Process, Task
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.http import QueryDict
 from django.test import RequestFactory
 
-from leads.filters import LeadFilterSet, normalize_ordering
+from crm.filters import normalize_ordering
+from leads.filters import LeadFilterSet
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
