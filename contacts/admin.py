@@ -12,22 +12,8 @@ from django.utils import timezone
 
 from contacts import services
 from contacts.models import Company, Contact, ContactCompany, Tag
+from crm.admin_filters import DeletedFilter
 from crm.errors import ServiceError
-
-
-class DeletedFilter(admin.SimpleListFilter):
-    title = "deleted"
-    parameter_name = "deleted"
-
-    def lookups(self, request, model_admin):
-        return (("live", "Live"), ("deleted", "Deleted"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "live":
-            return queryset.filter(deleted_at__isnull=True)
-        if self.value() == "deleted":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
 
 
 class _ServiceForm(forms.ModelForm):

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 
+from crm.admin_filters import DeletedFilter
 from crm.errors import ServiceError
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import services
@@ -21,21 +22,6 @@ EDITABLE_FIELDS = ("first_name", "last_name", "email", "phone", "company", "job_
                    "attempts_count", "call_status", "disposition")
 # Changing one of these can make the lead a duplicate of another live lead.
 IDENTITY_FIELDS = {"email", "phone", "agent_id"}
-
-
-class DeletedFilter(admin.SimpleListFilter):
-    title = "deleted"
-    parameter_name = "deleted"
-
-    def lookups(self, request, model_admin):
-        return (("live", "Live"), ("deleted", "Deleted"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "live":
-            return queryset.filter(deleted_at__isnull=True)
-        if self.value() == "deleted":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
 
 
 class LeadAdminForm(forms.ModelForm):
