@@ -59,9 +59,12 @@ class Gunicorn:
     this object started (its process group), never anything else.
     """
 
-    def __init__(self, database_url: str, *, workers: int = 2, start_timeout: float = 60.0, log_path=None):
+    def __init__(self, database_url: str, *, workers: int = 2, start_timeout: float = 60.0, log_path=None,
+                 threads: int = 1, env: dict | None = None):
         self.database_url = database_url
         self.workers = workers
+        self.threads = threads  # > 1: gunicorn's gthread worker with this many threads per process
+        self.env = env or {}  # added to gunicorn_env()
         self.start_timeout = start_timeout
         self.port = free_port()
         self.log_path = Path(log_path or Path(settings.VAR_DIR) / "bench" / "gunicorn.log")
@@ -81,8 +84,10 @@ class Gunicorn:
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
             [str(binary), "config.wsgi", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "--timeout", "60"],
-            cwd=settings.BASE_DIR, env=gunicorn_env(self.database_url), stdout=self._log, stderr=subprocess.STDOUT,
+             "--log-level", "warning", "--timeout", "60",
+             *(["--threads", str(self.threads)] if self.threads > 1 else [])],
+            cwd=settings.BASE_DIR, env={**gunicorn_env(self.database_url), **self.env}, stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
