@@ -8,7 +8,6 @@ duplicates are merged from the duplicates page). Deleting is soft, by action.
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from contacts import services
 from contacts.models import Company, Contact, ContactCompany, Tag
@@ -117,8 +116,7 @@ class ContactAdmin(admin.ModelAdmin):
 
     @admin.action(description="Restore selected contacts (not merged ones)")
     def restore(self, request, queryset):
-        n = queryset.filter(deleted_at__isnull=False, merged_into__isnull=True).update(
-            deleted_at=None, updated_at=timezone.now())
+        n = services.contacts_restore(user=request.user, pks=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Restored {n} contact(s).", messages.SUCCESS)
 
 

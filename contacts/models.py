@@ -128,39 +128,82 @@ class ContactQuerySet(models.QuerySet):
         )
 
     def search(self, text: str):
-        """Every word must prefix-match first name, last name, email, a phone (digits, with
-        or without the country code) or the primary company's name. Each branch is a range
-        scan on its own index; company names are resolved to ids first (one query per word)."""
-        qs = self
+        """Prefix search: every word (at most five) must prefix-match the first name, last name,
+        email, a phone (digits, with or without the country code) or the primary company's name.
+
+        As the lead search does: a rare word (at most :func:`search_id_cap` matches) is resolved
+        to ids through index-only range scans on each column's own index, which stays fast at any
+        table size; a word more common than that is applied as an OR filter, which the ordered
+        index scan satisfies quickly because matches are dense. ``search_capped`` on the returned
+        queryset's query tells whether every word was that common (the total is then reported as
+        "more than search_id_cap()", see :meth:`fast_count`).
+        """
+        ids: set | None = None
+        common: list[Q] = []
+        cap = search_id_cap()
         for word in text.split()[:5]:
-            # Company names matching the word, read first (at most 1,000; MariaDB has no LIMIT in
-            # an IN subquery): then a range scan on the primary-company index.
-            company_ids = list(Company.objects.live().filter(name__istartswith=word)
-                               .order_by().values_list("pk", flat=True)[:1000])
-            match = Q(first_name__istartswith=word) | Q(last_name__istartswith=word) | Q(email__istartswith=word)
-            if company_ids:
-                match |= Q(primary_company_id__in=company_ids)
-            digits = "".join(ch for ch in word if ch.isdigit())
-            if len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
-                prefixes = {f"+{digits}"}
-                if not word.startswith(("+", "00")):  # national digits after the default country code
-                    code = phonenumbers.country_code_for_region(settings.DEFAULT_PHONE_REGION or "US")
-                    if code:
-                        prefixes.add(f"+{code}{digits.lstrip('0')}")
-                try:  # a national number: its E.164 form in the default region
-                    prefixes.add(normalize_phone(word).e164)
-                except InvalidPhoneNumber:
-                    pass
-                for prefix in sorted(prefixes):
-                    match |= Q(phone__startswith=prefix)
+            branches = search_branches(word)
+            found: set | None = set()
+            for branch in branches:
+                found.update(Contact.objects.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1])
+                if len(found) > cap:
+                    found = None
+                    break
+            if found is None:
+                match = Q()
+                for branch in branches:
+                    match |= branch
+                common.append(match)
+            else:
+                ids = found if ids is None else ids & found
+        qs = self
+        if ids is not None:
+            qs = qs.filter(pk__in=ids)
+        for match in common:
             qs = qs.filter(match)
+        qs.query.search_capped = ids is None and bool(common)
         return qs
 
     def fast_count(self) -> tuple[int, bool]:
-        """``(count, exact)``: counts at most ``settings.CONTACT_COUNT_CAP + 1`` rows."""
+        """``(count, exact)``: counts at most ``settings.CONTACT_COUNT_CAP + 1`` rows. After a
+        search whose every word was common, counting would scan the table: the answer is then
+        "more than :func:`search_id_cap`" without a query."""
+        if getattr(self.query, "search_capped", False):
+            return search_id_cap(), False
         cap = settings.CONTACT_COUNT_CAP
         capped = self.order_by().values("pk")[: cap + 1].count()
         return (capped, True) if capped <= cap else (cap, False)
+
+
+def search_id_cap() -> int:
+    """A search word with more matching contacts than this (setting ``CONTACT_SEARCH_ID_CAP``,
+    default 1,000) is filtered in the ordered scan instead of by ids."""
+    return getattr(settings, "CONTACT_SEARCH_ID_CAP", 1_000)
+
+
+def search_branches(word: str) -> list[Q]:
+    """The index-backed prefix conditions one search word may match (any of them): first name,
+    last name, email, phone prefixes (E.164 digits as typed, after the default country code,
+    and the word parsed as a national number), and the primary company's name — resolved first
+    to at most :func:`search_id_cap` company ids (MariaDB has no LIMIT in an IN subquery)."""
+    branches = [Q(first_name__istartswith=word), Q(last_name__istartswith=word), Q(email__istartswith=word)]
+    digits = "".join(ch for ch in word if ch.isdigit())
+    if len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
+        prefixes = {f"+{digits}"}
+        if not word.startswith(("+", "00")):  # national digits after the default country code
+            code = phonenumbers.country_code_for_region(settings.DEFAULT_PHONE_REGION or "US")
+            if code:
+                prefixes.add(f"+{code}{digits.lstrip('0')}")
+        try:  # a national number: its E.164 form in the default region
+            prefixes.add(normalize_phone(word).e164)
+        except InvalidPhoneNumber:
+            pass
+        branches += [Q(phone__startswith=prefix) for prefix in sorted(prefixes)]
+    company_ids = list(Company.objects.live().filter(name__istartswith=word).order_by()
+                       .values_list("pk", flat=True)[: search_id_cap()])
+    if company_ids:
+        branches.append(Q(primary_company_id__in=company_ids))
+    return branches
 
 
 class Contact(models.Model):
@@ -206,7 +249,9 @@ class Contact(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["deleted_at", "created_at", "id"], name="contact_live_created"),
+            # id then owner after created_at: the default order scans this index alone, and a sales
+            # user's scope (own + unassigned) filters from it without row lookups (deep pages).
+            models.Index(fields=["deleted_at", "created_at", "id", "owner"], name="contact_live_created_owner"),
             models.Index(fields=["deleted_at", "last_name", "first_name"], name="contact_live_name"),
             models.Index(fields=["deleted_at", "last_contacted"], name="contact_live_contacted"),
             models.Index(fields=["status", "deleted_at", "created_at"], name="contact_status_created"),
@@ -245,3 +290,37 @@ class ContactCompany(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} @ {self.company}"
+
+
+class ContactStatusCount(models.Model):
+    """Live contacts per (owner, status), kept exact by ``contacts.services`` on every write.
+
+    The contact list reads its total here instead of ``COUNT(*)`` over a million rows (as the
+    lead list reads ``leads.LeadStageCount``). ``owner_id`` 0 means unassigned (a NULL would
+    defeat the unique key on MySQL). ``manage.py rebuild_contact_counts`` recomputes it.
+    """
+
+    owner_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Contact.Status.choices)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner_id", "status"], name="contactstatuscount_owner_status")]
+
+    def __str__(self) -> str:
+        return f"owner {self.owner_id or '-'} / {self.status}: {self.n}"
+
+
+class ContactTagCount(models.Model):
+    """Live contacts per (tag, owner), kept exact by ``contacts.services``: the total of a
+    ``?tag=`` list (one tag) without counting through the tag links. ``owner_id`` 0 = unassigned."""
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+    owner_id = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tag", "owner_id"], name="contacttagcount_tag_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} / owner {self.owner_id or '-'}: {self.n}"

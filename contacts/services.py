@@ -14,19 +14,23 @@ Rules kept here:
 * ``primary_company`` is always one of the contact's linked companies; linking twice is a no-op;
 * ``last_contacted`` follows the newest timeline entry of a kind in :data:`CONTACTED_KINDS`;
 * merging moves timeline, company links, tags and converted leads, sends ``contact_merged``
-  (tasks follow) and retires the other contact (``deleted_at`` + ``merged_into``).
+  (tasks follow) and retires the other contact (``deleted_at`` + ``merged_into``);
+* the count rollups (:class:`ContactStatusCount` per owner and status, :class:`ContactTagCount`
+  per tag and owner) change in the same transaction as the contacts they count.
 """
 
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, Count, Max, Q, Value
 from django.utils import timezone
 
-from contacts.models import Company, Contact, ContactCompany, Tag
+from contacts.models import Company, Contact, ContactCompany, ContactStatusCount, ContactTagCount, Tag
 from contacts.signals import contact_merged
 from crm.errors import DuplicateRecord, NotFound, ServiceError
 from crm.models import Interaction, User
@@ -167,6 +171,91 @@ def check_owner(user: User | None, owner: User | None) -> None:
 
 def _actor(user: User | None) -> User | None:
     return user if user is not None and user.is_authenticated else None
+
+
+# --- count rollups --------------------------------------------------------------------------------
+
+# {contact pk: (owner id or 0, status, frozenset of tag ids)} for the live contacts among some pks.
+CountState = dict
+
+
+def _count_state(pks: Iterable) -> CountState:
+    """What each live contact among ``pks`` adds to the rollups (two locking reads: the rows
+    are about to change in this transaction, and nobody else may change them meanwhile)."""
+    pks = list(pks)
+    if not pks:
+        return {}
+    rows = {pk: (owner_id or 0, status) for pk, owner_id, status in Contact.objects.select_for_update()
+            .filter(pk__in=pks, deleted_at__isnull=True).order_by().values_list("pk", "owner_id", "status")}
+    tags: dict = defaultdict(set)
+    if rows:
+        for contact_id, tag_id in (Contact.tags.through.objects.select_for_update().filter(contact_id__in=list(rows))
+                                   .order_by().values_list("contact_id", "tag_id")):
+            tags[contact_id].add(tag_id)
+    return {pk: (owner, status, frozenset(tags.get(pk, ()))) for pk, (owner, status) in rows.items()}
+
+
+def _add_counts(model, keys: tuple[str, str], deltas: Counter) -> None:
+    """Add ``deltas`` (``{(key1, key2): n}``) to a rollup table in one upsert. Rows go in key
+    order, so two writers lock counter rows in the same order (no deadlock)."""
+    rows = sorted((key, n) for key, n in deltas.items() if n)
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in (*keys, "n"))
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    params = [value for key, n in rows for value in (*key, n)]
+    if connection.vendor == "mysql":
+        tail = "ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
+    else:  # SQLite and PostgreSQL
+        conflict = ", ".join(connection.ops.quote_name(k) for k in keys)
+        tail = f"ON CONFLICT ({conflict}) DO UPDATE SET n = {table}.n + excluded.n"
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values} {tail}", params)
+
+
+def contact_counts_apply(*, before: CountState, after: CountState) -> None:
+    """Move the rollups from the contacts' ``before`` state to their ``after`` state (each as
+    :func:`_count_state` returns it; a contact missing from one side is not live there). Call it
+    inside the transaction that changes the contacts, so counts and rows commit together."""
+    by_status: Counter = Counter()
+    by_tag: Counter = Counter()
+    for sign, state in ((-1, before), (1, after)):
+        for owner, status, tag_ids in state.values():
+            by_status[(owner, status)] += sign
+            for tag_id in tag_ids:
+                by_tag[(tag_id, owner)] += sign
+    _add_counts(ContactStatusCount, ("owner_id", "status"), by_status)
+    _add_counts(ContactTagCount, ("tag_id", "owner_id"), by_tag)
+
+
+@contextmanager
+def _counts_follow(pks: Iterable) -> Iterator[None]:
+    """Keep the rollups exact across a change to the contacts ``pks`` made inside the block."""
+    pks = list(pks)
+    before = _count_state(pks)
+    yield
+    contact_counts_apply(before=before, after=_count_state(pks))
+
+
+@transaction.atomic
+def contact_counts_rebuild() -> int:
+    """Recompute both rollups from the live contacts (two GROUP BYs); returns the live total.
+    For data written outside the services (bulk loads, benchmark seeding) and as a nightly
+    reconciliation (``manage.py rebuild_contact_counts``, task ``contacts.rebuild_counts``)."""
+    live = Contact.objects.live().order_by()
+    ContactStatusCount.objects.all().delete()
+    ContactStatusCount.objects.bulk_create(
+        ContactStatusCount(owner_id=row["owner_id"] or 0, status=row["status"], n=row["c"])
+        for row in live.values("owner_id", "status").annotate(c=Count("pk"))
+    )
+    links = Contact.tags.through.objects.filter(contact__deleted_at__isnull=True).order_by()
+    ContactTagCount.objects.all().delete()
+    ContactTagCount.objects.bulk_create(
+        ContactTagCount(tag_id=row["tag_id"], owner_id=row["contact__owner_id"] or 0, n=row["c"])
+        for row in links.values("tag_id", "contact__owner_id").annotate(c=Count("pk"))
+    )
+    return sum(ContactStatusCount.objects.values_list("n", flat=True))
 
 
 # --- companies ------------------------------------------------------------------------------------
@@ -452,8 +541,11 @@ def contact_create(*, user: User | None, allow_duplicate: bool = False, region: 
         contact_check_duplicate(contact=contact)
     contact.save()
     _ensure_primary_link(contact)
-    if tags:
-        contact.tags.set(tags_get_or_create(tags))
+    tag_objects = tags_get_or_create(tags) if tags else []
+    if tag_objects:
+        contact.tags.set(tag_objects)
+    contact_counts_apply(before={}, after={
+        contact.pk: (contact.owner_id or 0, contact.status, frozenset(t.pk for t in tag_objects))})
     return contact
 
 
@@ -475,10 +567,12 @@ def contact_update(*, contact: Contact, user: User | None, allow_duplicate: bool
                                        exclude_pk=contact.pk)
         if found:
             raise _duplicate_error(*found)
-    contact.save()
-    _ensure_primary_link(contact)
-    if tags is not None:
-        contact.tags.set(tags_get_or_create(tags))
+    # Only owner, status and tags move the rollups; other edits skip their four reads.
+    with _counts_follow([contact.pk] if {"owner_id", "status", "tags"} & set(data) else []):
+        contact.save()
+        _ensure_primary_link(contact)
+        if tags is not None:
+            contact.tags.set(tags_get_or_create(tags))
     return contact
 
 
@@ -487,8 +581,21 @@ def contact_delete(*, contact: Contact, user: User | None) -> None:
     """Soft-delete: the contact leaves lists, duplicates checks and counts; its rows stay."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     if contact.deleted_at is None:
-        contact.deleted_at = timezone.now()
-        contact.save(update_fields=["deleted_at", "updated_at"])
+        with _counts_follow([contact.pk]):
+            contact.deleted_at = timezone.now()
+            contact.save(update_fields=["deleted_at", "updated_at"])
+
+
+@transaction.atomic
+def contacts_restore(*, user: User | None, pks: Iterable) -> int:
+    """Bring soft-deleted contacts among ``pks`` back into lists and counts; returns how many.
+    Contacts merged away stay retired (their survivor holds their timeline and links)."""
+    pks = list(Contact.objects.select_for_update().filter(pk__in=list(pks), deleted_at__isnull=False,
+                                                          merged_into__isnull=True).values_list("pk", flat=True))
+    if pks:
+        with _counts_follow(pks):
+            Contact.objects.filter(pk__in=pks).update(deleted_at=None, updated_at=timezone.now())
+    return len(pks)
 
 
 def _check_bulk_items(items) -> None:
@@ -532,7 +639,9 @@ def _batch_duplicates(drafts: list[tuple[int, Contact]], errors: dict, *, exclud
             seen[value] = index
 
 
-def _set_tags_bulk(contacts_tags: list[tuple[Contact, list[str]]], *, replace: bool) -> None:
+def _set_tags_bulk(contacts_tags: list[tuple[Contact, list[str]]], *, replace: bool) -> dict:
+    """Give each contact its tags (``replace``: instead of the ones it has); returns
+    ``{contact pk: frozenset of tag ids}``."""
     names = {n for _, tags in contacts_tags for n in tags}
     tag_ids = {t.name: t.pk for t in tags_get_or_create(names)} if names else {}
     through = Contact.tags.through
@@ -540,6 +649,7 @@ def _set_tags_bulk(contacts_tags: list[tuple[Contact, list[str]]], *, replace: b
         through.objects.filter(contact_id__in=[c.pk for c, _ in contacts_tags]).delete()
     rows = [through(contact_id=c.pk, tag_id=tag_ids[n]) for c, tags in contacts_tags for n in tags]
     through.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=not replace)
+    return {c.pk: frozenset(tag_ids[n] for n in tags) for c, tags in contacts_tags}
 
 
 @transaction.atomic
@@ -587,8 +697,9 @@ def contacts_bulk_create(*, user: User | None, items: list[dict], allow_duplicat
              for c in contacts if c.primary_company_id]
     if links:
         ContactCompany.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
-    if tags:
-        _set_tags_bulk([(c, tags[i]) for i, c in drafts if i in tags], replace=False)
+    tag_ids = _set_tags_bulk([(c, tags[i]) for i, c in drafts if i in tags], replace=False) if tags else {}
+    contact_counts_apply(before={}, after={
+        c.pk: (c.owner_id or 0, c.status, tag_ids.get(c.pk, frozenset())) for c in contacts})
     return contacts
 
 
@@ -651,15 +762,17 @@ def contacts_bulk_update(*, user: User | None, items: list[dict], allow_duplicat
         raise BulkInvalid(f"{len(errors)} of {len(items)} contacts are invalid; none were changed.",
                           extra={"errors": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})
     contacts = [c for _, c in drafts]
-    if fields_touched:
-        _write_bulk_update(contacts, sorted(fields_touched), now)
-        with_company = [c for c in contacts if c.primary_company_id]
-        if "primary_company" in fields_touched and with_company:
-            ContactCompany.objects.bulk_create(
-                [ContactCompany(contact=c, company_id=c.primary_company_id, created_at=now) for c in with_company],
-                batch_size=1000, ignore_conflicts=True)
-    if tags:
-        _set_tags_bulk([(c, tags[i]) for i, c in drafts if i in tags], replace=True)
+    counted = bool(tags) or bool({"owner", "status"} & fields_touched)
+    with _counts_follow([c.pk for c in contacts] if counted else []):
+        if fields_touched:
+            _write_bulk_update(contacts, sorted(fields_touched), now)
+            with_company = [c for c in contacts if c.primary_company_id]
+            if "primary_company" in fields_touched and with_company:
+                ContactCompany.objects.bulk_create(
+                    [ContactCompany(contact=c, company_id=c.primary_company_id, created_at=now)
+                     for c in with_company], batch_size=1000, ignore_conflicts=True)
+        if tags:
+            _set_tags_bulk([(c, tags[i]) for i, c in drafts if i in tags], replace=True)
     return contacts
 
 
@@ -870,6 +983,13 @@ def contact_merge(*, contact: Contact, other: Contact, user: User | None, fields
     contact, other = locked.get(contact.pk), locked.get(other.pk)
     if contact is None or other is None or contact.deleted_at or other.deleted_at:
         raise NotFound("Contact not found (deleted or already merged).", code="contact_not_found")
+    with _counts_follow([contact.pk, other.pk]):  # the other leaves the counts, its tags join this one
+        contact = _merge_into(contact, other, user=user, choice=choice)
+    contact.refresh_from_db()
+    return contact
+
+
+def _merge_into(contact: Contact, other: Contact, *, user: User | None, choice: dict[str, str]) -> Contact:
     for name in MERGE_FIELDS:
         attname = Contact._meta.get_field(name).attname
         mine, theirs = getattr(contact, attname), getattr(other, attname)
@@ -905,5 +1025,4 @@ def contact_merge(*, contact: Contact, other: Contact, user: User | None, fields
                     body=f"Merged {other.name} ({other.email or other.phone or other.pk}) into this contact; "
                          f"{moved} timeline entries moved.",
                     metadata={"event": "merged", "merged_id": str(other.pk), "fields": choice})
-    contact.refresh_from_db()
     return contact

@@ -23,7 +23,7 @@ from contacts import services
 from contacts.filters import CompanyFilterSet, ContactFilterSet
 from contacts.forms import CompanyForm, ContactForm, LinkCompanyForm, TimelineForm, assignable_owners, merge_form_class
 from contacts.models import Company, Contact
-from crm.api.pagination import DEFAULT_LIMIT, page_window, slice_page
+from crm.api.pagination import DEFAULT_LIMIT, count_rows, page_window, slice_page
 from crm.errors import ServiceError
 from crm.filters import normalize_ordering
 from crm.models import Interaction
@@ -77,8 +77,8 @@ def _list_context(request, filterset, default_ordering: str, column_spec, filter
         limit, offset, _ = page_window(_QueryParams(request))
     except QueryParamError:
         limit, offset = DEFAULT_LIMIT, 0
-    fast = getattr(queryset, "fast_count", None)
-    count, exact = fast() if fast else (queryset.count(), True)
+    counter = getattr(filterset, "count", None)  # the contact list's rollups
+    count, exact = counter(queryset) if counter else count_rows(queryset)
     rows = slice_page(queryset, limit, offset)
     has_next = offset + limit < count or (not exact and len(rows) == limit)
     ordering = normalize_ordering(request.GET) or default_ordering
@@ -130,7 +130,8 @@ def visible_companies(request):
 
 class ContactListView(LoginRequiredMixin, View):
     """``/contacts/``: search, filters (status, tag, owner, company), sortable columns, pages.
-    Queries per page: a capped count, the rows with owner and company, links, tags."""
+    Queries per page: the count (a rollup sum, or a capped count), the rows with owner and
+    company, links, tags."""
 
     def get(self, request):
         filterset = ContactFilterSet(request.GET or None, queryset=visible_contacts(request), request=request)

@@ -20,13 +20,14 @@ from contacts.api.serializers import (
     TimelineEntrySerializer,
     company_ref,
     company_to_dict,
+    contact_rows,
     contact_to_dict,
     new_contact_to_dict,
 )
 from contacts.filters import CompanyFilterSet, ContactFilterSet
 from contacts.models import Company, Contact
 from crm.api.lookups import get_by_uuid_or_404
-from crm.api.pagination import CRMPagination, page_window
+from crm.api.pagination import CRMPagination, count_rows, page_window
 from crm.errors import NotFound, ServiceError
 
 Message = inline_serializer("ContactMessage", {"message": serializers.CharField()})
@@ -101,15 +102,24 @@ class ContactViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retr
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
+        if self.action == "list":  # the page is read as rows (contact_rows), not model instances
+            return Contact.objects.visible_to(self.request.user)
         return Contact.objects.visible_to(self.request.user).with_list_related()
 
     def filter_queryset(self, queryset):
         if self.action != "list":
             return queryset
-        filterset = ContactFilterSet(self.request.query_params, queryset=queryset, request=self.request)
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        return filterset.qs
+        self.filterset = ContactFilterSet(self.request.query_params, queryset=queryset, request=self.request)
+        if not self.filterset.is_valid():
+            raise ValidationError(self.filterset.errors)
+        return self.filterset.qs
+
+    def count_rows(self, queryset) -> tuple[int, bool]:
+        """The list's total from the count rollups (see ContactFilterSet.count); timelines and
+        other paged actions count plainly."""
+        if self.action != "list":
+            return count_rows(queryset)
+        return self.filterset.count(queryset)
 
     def get_object(self):
         return get_by_uuid_or_404(self.get_queryset(), self.kwargs["pk"])
@@ -118,8 +128,16 @@ class ContactViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retr
         return contact_to_dict(self.get_queryset().get(pk=contact.pk))
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([contact_to_dict(c) for c in page])
+        """The filtered page: its total from the rollups (``count_rows``), its rows as dicts
+        (:func:`contact_rows`: no model instances, tags and companies in one query each)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        paginator = self.paginator
+        limit, offset, page_style = page_window(request)
+        total, exact = self.count_rows(queryset)
+        rows = [] if offset and exact and offset >= total else contact_rows(queryset, limit, offset)
+        paginator.request, paginator.limit, paginator.offset, paginator.page_style = request, limit, offset, page_style
+        paginator.count, paginator.count_exact = total, exact
+        return paginator.get_paginated_response(rows)
 
     @extend_schema(responses={201: ContactSerializer, 409: OpenApiResponse(description="Possible duplicate")})
     def create(self, request, *args, **kwargs):

@@ -227,6 +227,9 @@ def test_list_search_filters_and_ordering(manager_api, sales_user, acme):
     b = ContactFactory(first_name="Bob", last_name="Young", email="bob@globex.com", phone="+14155550000",
                        primary_company=globex)
     c = ContactFactory(first_name="Carla", last_name="Xu", email="carla@acme.com")
+    # As the services keep it: a primary company is always one of the linked companies.
+    ContactCompany.objects.create(contact=a, company=acme)
+    ContactCompany.objects.create(contact=b, company=globex)
     ContactCompany.objects.create(contact=c, company=globex, role="Advisor")
     a.tags.add(TagFactory(name="vip"))
 
