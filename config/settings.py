@@ -161,6 +161,9 @@ DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
 # Above this many matches a filtered list reports "at least N" instead of counting every row.
 LEAD_COUNT_CAP = env.int("LEAD_COUNT_CAP", default=10_000)
+# From this offset on, a page of the lead list in its default order is found through the per-day
+# rollup (one small GROUP BY) instead of an OFFSET that walks every index entry before it.
+LEAD_DAY_SEEK_OFFSET = env.int("LEAD_DAY_SEEK_OFFSET", default=10_000)
 # Seconds a lead-list API response stays cached (leads/listcache.py; every lead write invalidates
 # it). On only with a shared cache (Redis): per-process caches could not see other processes' writes.
 LEAD_LIST_CACHE_SECONDS = env.int("LEAD_LIST_CACHE_SECONDS", default=10 if REDIS_URL else 0)

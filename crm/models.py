@@ -39,7 +39,13 @@ class User(AbstractUser):
 
     @property
     def full_name(self) -> str:
-        return self.get_full_name() or self.username
+        return self.display_name(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def display_name(first_name: str, last_name: str, username: str) -> str:
+        """"First Last", or the username when both are blank (what :attr:`full_name` shows;
+        lists that read these columns without loading the user call it directly)."""
+        return f"{first_name} {last_name}".strip() or username
 
 
 class InteractionQuerySet(models.QuerySet):

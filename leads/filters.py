@@ -11,17 +11,21 @@ import copy
 import datetime as dt
 
 import django_filters
+from django.conf import settings
 from django.db.models import Sum
 from django.http import QueryDict
 
+from crm.api.pagination import raw_rows
 from crm.filters import (
     CSVChoiceFilter,
     DateBoundFilter,
     OwnerFilter,
     normalize_ordering,
 )
-from leads.models import Lead, LeadStageCount
+from leads.models import Lead, LeadStageCount, LeadStageDayCount
 
+# ordering parameter -> column. "name" (the full name seeds 000-002 show) sorts by last name,
+# then first name; "last_name" is an alias of it.
 ORDERING_FIELDS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
@@ -29,9 +33,30 @@ ORDERING_FIELDS = {
     "score": "score",
     "value": "value",
     "name": "last_name",
-    "last_name": "last_name",
 }
+ORDERING_ALIASES = {"last_name": "name"}
 DEFAULT_ORDERING = "-created_at"
+
+
+def _ordering_param(value: str) -> str:
+    """``value`` with each comma-separated key's alias replaced (``-last_name`` -> ``-name``)."""
+    keys = []
+    for key in value.split(","):
+        key = key.strip()
+        sign, name = ("-", key[1:]) if key.startswith("-") else ("", key)
+        keys.append(sign + ORDERING_ALIASES.get(name, name))
+    return ",".join(keys)
+
+
+def _day_holding(days: list[tuple[dt.date, int]], offset: int) -> tuple[dt.date, int] | None:
+    """From ``[(day, leads that day)]`` in list order: the day holding row ``offset`` and how
+    many rows the days before it hold; None past the end."""
+    before = 0
+    for day, n in days:
+        if before + n > offset:
+            return day, before
+        before += n
+    return None
 
 
 class LeadFilterSet(django_filters.FilterSet):
@@ -70,7 +95,7 @@ class LeadFilterSet(django_filters.FilterSet):
             data = data.copy()
             ordering = normalize_ordering(data)
             if ordering:
-                data["ordering"] = ordering
+                data["ordering"] = _ordering_param(ordering)
         if queryset is None:
             queryset = Lead.objects.all()
         self.is_bound = data is not None
@@ -114,35 +139,97 @@ class LeadFilterSet(django_filters.FilterSet):
             return queryset.filter(created_at__lt=moment + dt.timedelta(days=1))
         return queryset.filter(created_at__lte=moment)
 
-    # Filters the (owner, status) rollup can answer; any other filter needs a (capped) count.
+    # Filters the (owner, status) rollups can answer; any other filter needs a (capped) count.
     ROLLUP_FILTERS = {"status", "owner", "owner_id", "ordering"}
 
-    def count(self, queryset=None) -> tuple[int, bool]:
-        """``(total, exact)`` for the filtered list without ``COUNT(*)`` over the table.
+    def rollup_scope(self) -> tuple[list[int] | None, list[str] | None] | None:
+        """``(owner ids, statuses)`` whose rollup rows hold exactly this list's leads (0 =
+        unassigned; None = all), or None when a filter the rollups cannot answer is active.
 
-        Status/owner filters (and the sales scope: own + unassigned) are summed from
-        :class:`LeadStageCount`; anything else counts at most ``LEAD_COUNT_CAP + 1`` matching rows.
+        The sales scope (own + unassigned, DESIGN.md decision 8) and an ``owner`` filter
+        (``me``, ``none`` or an id) intersect; a seller asking for someone else's leads gets [].
         """
+        if not hasattr(self, "_rollup_scope"):
+            self._rollup_scope = self._find_rollup_scope()
+        return self._rollup_scope
+
+    def _find_rollup_scope(self):
         data = self.form.cleaned_data if self.has_filters and self.form.is_valid() else {}
         active = {name for name, value in data.items() if value not in (None, "", [], ())}
         if active - self.ROLLUP_FILTERS:
-            return (queryset if queryset is not None else self.qs).fast_count()
-        counts = LeadStageCount.objects.all()
-        if data.get("status"):
-            counts = counts.filter(status__in=data["status"])
+            return None
         user = getattr(self.request, "user", None)
         if user is None or not user.is_authenticated:
-            return 0, True
-        if not user.sees_all:
-            counts = counts.filter(owner_id__in=[user.pk, 0])
+            return [], None
+        owners = None if user.sees_all else [user.pk, 0]
         owner = data.get("owner") or data.get("owner_id")
-        if owner == "me":
-            counts = counts.filter(owner_id=user.pk)
-        elif owner == "none":
-            counts = counts.filter(owner_id=0)
-        elif owner:
-            counts = counts.filter(owner_id=owner)
-        return int(counts.aggregate(total=Sum("n"))["total"] or 0), True
+        if owner:
+            wanted = user.pk if owner == "me" else 0 if owner == "none" else owner
+            owners = [wanted] if owners is None or wanted in owners else []
+        return owners, (data.get("status") or None)
+
+    def _day_seek_direction(self, queryset, offset: int) -> str | None:
+        """``"-day"``/``"day"`` when row ``offset`` is found through the day rollup (a deep page in
+        the default order, newest or oldest first, with only rollup filters), else None."""
+        if offset < settings.LEAD_DAY_SEEK_OFFSET or self.rollup_scope() is None:
+            return None
+        first = tuple(queryset.query.order_by)[:1]
+        return {("-created_at",): "-day", ("created_at",): "day"}.get(first)
+
+    def count(self, queryset=None, *, offset: int = 0) -> tuple[int, bool]:
+        """``(total, exact)`` for the filtered list without ``COUNT(*)`` over the table.
+
+        Status/owner filters (and the sales scope) are summed from :class:`LeadStageCount`, or
+        for a deep page (``offset``, see :meth:`page_ids`) from the per-day rows that page is
+        then found with — one query either way; anything else counts at most
+        ``LEAD_COUNT_CAP + 1`` matching rows.
+        """
+        queryset = queryset if queryset is not None else self.qs
+        scope = self.rollup_scope()
+        if scope is None:
+            return queryset.fast_count()
+        owners, statuses = scope
+        if owners == []:
+            return 0, True
+        direction = self._day_seek_direction(queryset, offset)
+        if direction:
+            self._days = list(LeadStageDayCount.objects.scoped(owners, statuses).order_by(direction)
+                              .values_list("day").annotate(n=Sum("n")))
+            return sum(n for _, n in self._days), True
+        return LeadStageCount.objects.total_for(owners, statuses), True
+
+    def page_ids(self, queryset, limit: int, offset: int, total: int, exact: bool) -> list:
+        """The raw primary keys (:func:`crm.api.pagination.raw_rows`) of rows ``offset`` to
+        ``offset + limit`` of ``queryset`` (this set's ``qs``, counted by :meth:`count` with the
+        same offset), in order, read from an index alone. How deep pages stay cheap at a
+        million leads:
+
+        * in the default order (``created_at``, newest or oldest first) with only status/owner
+          filters, :class:`LeadStageDayCount` gives the day that holds row ``offset`` and how
+          many rows come before it; the page is read from that day on, skipping at most one
+          day's leads (``OFFSET 500000`` would walk half a million index entries);
+        * otherwise, past half of an exact total, the rows are read from the other end;
+        * otherwise ``OFFSET`` over the ordering's index (at most ``LEAD_COUNT_CAP`` rows deep
+          when the total is not exact, i.e. for capped filters and searches).
+        """
+        ids = queryset.values_list("pk", flat=True)
+        days = getattr(self, "_days", None)
+        if days is not None and self._day_seek_direction(queryset, offset):
+            found = _day_holding(days, offset)
+            if found is None:
+                return []  # past the end
+            day, before = found
+            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+            if tuple(queryset.query.order_by)[0] == "-created_at":  # later days: the `before` rows
+                ids = ids.filter(created_at__lt=start + dt.timedelta(days=1))
+            else:
+                ids = ids.filter(created_at__gte=start)
+            offset -= before
+        elif exact and offset > total // 2 and offset >= settings.LEAD_DAY_SEEK_OFFSET:
+            start = max(total - offset - limit, 0)
+            rows = raw_rows(ids.reverse()[start : total - offset])
+            return [row[0] for row in reversed(rows)]
+        return [row[0] for row in raw_rows(ids[offset : offset + limit])]
 
     @property
     def qs(self):
@@ -153,6 +240,12 @@ class LeadFilterSet(django_filters.FilterSet):
         if not self.form.cleaned_data.get("ordering"):
             qs = qs.order_by("-created_at", "-id")
         else:
-            # A stable tie-breaker so pages never repeat or skip rows.
-            qs = qs.order_by(*qs.query.order_by, "-id")
+            # Same last names sort by first name; a stable tie-breaker so pages never repeat
+            # or skip rows.
+            order = []
+            for key in qs.query.order_by:
+                order.append(key)
+                if key.lstrip("-") == "last_name":
+                    order.append(key[: len(key) - len("last_name")] + "first_name")
+            qs = qs.order_by(*order, "-id")
         return qs

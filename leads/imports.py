@@ -68,7 +68,7 @@ from crm.ids import uuid7
 from crm.models import User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads.models import Lead, LeadImport, LeadImportError
-from leads.services import AGENT_CHECKS, split_name, stage_counts_bump
+from leads.services import AGENT_CHECKS, created_day, split_name, stage_counts_bump
 
 logger = logging.getLogger(__name__)
 
@@ -793,13 +793,14 @@ class _Batch:
     """Up to BATCH_SIZE rows: candidate leads with their row numbers, their INSERT payloads
     (``payloads[i]`` for ``leads[i]``), and the rows already rejected."""
 
-    __slots__ = ("leads", "payloads", "errors", "size")
+    __slots__ = ("leads", "payloads", "errors", "size", "created_day")
 
     def __init__(self):
         self.leads: list[tuple[int, dict]] = []
         self.payloads: list = []
         self.errors: list[tuple[int, str]] = []
         self.size = 0
+        self.created_day = None  # the UTC day of the batch's created_at stamp (set by prepare)
 
 
 def _duplicate_note(existing_id, existing_job_id, job: LeadImport) -> str:
@@ -910,9 +911,9 @@ def _commit_batch(batch: _Batch, ctx: _Context, expected: int) -> tuple[int, int
                 batch_size=BATCH_SIZE,
             )
         if leads:
-            deltas: dict[tuple[int | None, str], int] = {}
+            deltas: dict[tuple, int] = {}
             for lead in leads:
-                key = (ctx.owner_id, lead["status"])
+                key = (ctx.owner_id, lead["status"], batch.created_day)
                 deltas[key] = deltas.get(key, 0) + 1
             stage_counts_bump(deltas)
         LeadImport.objects.filter(pk=job.pk).update(
@@ -1065,7 +1066,9 @@ class _BatchSink:
             connections.close_all()  # this thread's own connection
 
     def put(self, batch: _Batch) -> None:
-        batch.payloads = self.ctx.writer.prepare([lead for _, lead in batch.leads], timezone.now())
+        now = timezone.now()
+        batch.payloads = self.ctx.writer.prepare([lead for _, lead in batch.leads], now)
+        batch.created_day = created_day(now)
         if not self.threaded:
             self._commit(batch)
             return

@@ -15,10 +15,11 @@ Rules kept here:
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from contacts import services as contact_services
@@ -28,7 +29,7 @@ from crm.events import publish
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import listcache
-from leads.models import Lead, LeadStageCount
+from leads.models import Lead, LeadStageCount, LeadStageDayCount
 
 # Fields a caller may set directly through lead_create / lead_update.
 PLAIN_FIELDS = (
@@ -169,44 +170,87 @@ def _save(lead: Lead) -> None:
         raise
 
 
-def stage_counts_bump(deltas: dict[tuple[int | None, str], int]) -> None:
-    """Apply ``{(owner_id or None, status): +/-n}`` to :class:`LeadStageCount`.
+def created_day(moment: datetime) -> date:
+    """The UTC calendar day of ``moment``: the bucket :class:`LeadStageDayCount` counts it in."""
+    if timezone.is_aware(moment):
+        moment = moment.astimezone(UTC)
+    return moment.date()
+
+
+_CURRENT = object()
+
+
+def stage_key(lead: Lead, *, owner_id=_CURRENT, status: str | None = None) -> tuple:
+    """``(owner_id, status, created day)`` of ``lead`` for :func:`stage_counts_bump`; pass
+    ``owner_id`` (None = unassigned) or ``status`` to name the lead's previous ones instead."""
+    owner = lead.owner_id if owner_id is _CURRENT else owner_id
+    return (owner, status or lead.status, created_day(lead.created_at))
+
+
+def _add_to_count(model, key: dict, delta: int) -> None:
+    if model.objects.filter(**key).update(n=F("n") + delta):
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(n=delta, **key)
+    except IntegrityError:  # created concurrently: add to it
+        model.objects.filter(**key).update(n=F("n") + delta)
+
+
+def stage_counts_bump(deltas: dict[tuple[int | None, str, date], int]) -> None:
+    """Apply ``{(owner_id or None, status, created day): +/-n}`` (see :func:`stage_key`) to the
+    lead rollups: :class:`LeadStageCount` per (owner, status) and :class:`LeadStageDayCount`
+    per (owner, status, day).
 
     Call inside the transaction that changes the leads, so counts and rows commit together.
     Keys are sorted so concurrent writers lock counter rows in the same order (no deadlock).
     Also invalidates cached lead lists: the CSV import's raw INSERTs come through here.
     """
     listcache.bump()
-    for (owner_id, status), delta in sorted(deltas.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
-        if not delta:
-            continue
-        key = {"owner_id": owner_id or 0, "status": status}
-        if LeadStageCount.objects.filter(**key).update(n=F("n") + delta):
-            continue
-        try:
-            with transaction.atomic():
-                LeadStageCount.objects.create(n=delta, **key)
-        except IntegrityError:  # created concurrently: add to it
-            LeadStageCount.objects.filter(**key).update(n=F("n") + delta)
+    per_stage: dict[tuple[int, str], int] = {}
+    per_day: dict[tuple[int, str, date], int] = {}
+    for (owner_id, status, day), delta in deltas.items():
+        owner_id = owner_id or 0
+        per_stage[owner_id, status] = per_stage.get((owner_id, status), 0) + delta
+        per_day[owner_id, status, day] = per_day.get((owner_id, status, day), 0) + delta
+    for (owner_id, status), delta in sorted(per_stage.items()):
+        if delta:
+            _add_to_count(LeadStageCount, {"owner_id": owner_id, "status": status}, delta)
+    for (owner_id, status, day), delta in sorted(per_day.items()):
+        if delta:
+            _add_to_count(LeadStageDayCount, {"owner_id": owner_id, "status": status, "day": day}, delta)
 
 
 def _bump(lead: Lead, delta: int) -> None:
-    stage_counts_bump({(lead.owner_id, lead.status): delta})
+    stage_counts_bump({stage_key(lead): delta})
 
 
 @transaction.atomic
 def stage_counts_rebuild() -> int:
-    """Recompute :class:`LeadStageCount` from the live leads (a GROUP BY); returns the total.
+    """Recompute both lead rollups (:class:`LeadStageCount`, :class:`LeadStageDayCount`) from the
+    live leads with one GROUP BY; returns the total.
 
     For data written outside the services (bulk loads, benchmark seeding) and as a nightly
     reconciliation.
     """
-    rows = (Lead.objects.live().order_by().values("owner_id", "status").annotate(c=Count("pk")))
+    rows = list(Lead.objects.live().order_by()
+                .values("owner_id", "status", day=TruncDate("created_at", tzinfo=UTC))
+                .annotate(c=Count("pk")))
+    per_stage: dict[tuple[int, str], int] = {}
+    for row in rows:
+        key = (row["owner_id"] or 0, row["status"])
+        per_stage[key] = per_stage.get(key, 0) + row["c"]
     LeadStageCount.objects.all().delete()
+    LeadStageDayCount.objects.all().delete()
     LeadStageCount.objects.bulk_create(
-        LeadStageCount(owner_id=row["owner_id"] or 0, status=row["status"], n=row["c"]) for row in rows
+        LeadStageCount(owner_id=owner_id, status=status, n=n) for (owner_id, status), n in per_stage.items()
     )
-    return sum(LeadStageCount.objects.values_list("n", flat=True))
+    LeadStageDayCount.objects.bulk_create(
+        (LeadStageDayCount(owner_id=row["owner_id"] or 0, status=row["status"], day=row["day"], n=row["c"])
+         for row in rows), batch_size=2000,
+    )
+    listcache.bump()
+    return sum(per_stage.values())
 
 
 def _record(lead: Lead, *, kind: str, user: User | None, subject: str = "", body: str = "",
@@ -311,7 +355,7 @@ def lead_update(*, lead: Lead, user: User | None, name: str | None = None, phone
         _check_phone_match(lead)
     _save(lead)
     if lead.owner_id != previous_owner and lead.deleted_at is None:
-        stage_counts_bump({(previous_owner, lead.status): -1, (lead.owner_id, lead.status): +1})
+        stage_counts_bump({stage_key(lead, owner_id=previous_owner): -1, stage_key(lead): +1})
         if lead.owner_id is not None:
             _publish_assigned(lead, previous_owner, user)
     if status is not None and status != lead.status:
@@ -338,7 +382,7 @@ def lead_change_status(*, lead: Lead, status: str, user: User | None) -> Lead:
     lead.status, lead.status_changed_at = status, now
     lead.save(update_fields=["status", "status_changed_at"])
     if lead.deleted_at is None:
-        stage_counts_bump({(lead.owner_id, previous): -1, (lead.owner_id, status): +1})
+        stage_counts_bump({stage_key(lead, status=previous): -1, stage_key(lead): +1})
     who = user.full_name if user and user.is_authenticated else "system"
     _record(lead, kind=Interaction.Kind.STATUS_CHANGE, user=user, occurred_at=now,
             body=f"{Lead.Status(previous).label} → {Lead.Status(status).label} by {who}",

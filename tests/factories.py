@@ -42,13 +42,13 @@ class LeadFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        # Saved directly (not through lead_create), so keep the services' (owner, status)
-        # rollup in step, or every list total in a test would be off.
-        from leads.services import stage_counts_bump
+        # Saved directly (not through lead_create), so keep the services' (owner, status[, day])
+        # rollups in step, or every list total and deep page in a test would be off.
+        from leads.services import stage_counts_bump, stage_key
 
         lead = super()._create(model_class, *args, **kwargs)
         if lead.deleted_at is None:
-            stage_counts_bump({(lead.owner_id, lead.status): +1})
+            stage_counts_bump({stage_key(lead): +1})
         return lead
 
 

@@ -12,6 +12,7 @@ Two costs dominate a list at a million rows, and both are handled here:
   ordering index alone, then only those rows are fetched (a "deferred join").
 """
 
+from django.db import connections
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -57,6 +58,16 @@ def slice_page(queryset, limit: int, offset: int) -> list:
     return [rows[pk] for pk in ids if pk in rows]
 
 
+def raw_rows(queryset) -> list[tuple]:
+    """The rows of ``queryset`` (usually a ``values_list``) as the database driver returns them:
+    the ORM builds the SQL, but no converters run (UUIDs stay the driver's text, datetimes naive
+    UTC). For ids that go straight back into another query, e.g. :func:`leads.api.serializers.lead_rows`."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def count_rows(queryset) -> tuple[int, bool]:
     """``(count, exact)``: the queryset's own ``fast_count()`` when it has one, else ``COUNT(*)``."""
     fast = getattr(queryset, "fast_count", None)
@@ -77,6 +88,10 @@ class CRMPagination(BasePagination):
         self.count, self.count_exact = counter(queryset) if counter else count_rows(queryset)
         if self.offset and self.offset >= self.count and self.count_exact:
             return []
+        # A view may read its page its own way (e.g. the lead list: ids, then one raw query).
+        reader = getattr(view, "page_rows", None)
+        if reader is not None:
+            return reader(queryset, self.limit, self.offset, self.count, self.count_exact)
         return slice_page(queryset, self.limit, self.offset)
 
     def _link(self, offset: int | None) -> str | None:

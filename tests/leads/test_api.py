@@ -9,14 +9,17 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 
 from crm.ids import uuid7
-from crm.models import Interaction
+from crm.models import Interaction, User
+from leads.filters import LeadFilterSet
 from leads.models import Lead
 from leads.services import stage_counts_rebuild
 from tests.calling.factories import AgentFactory
-from tests.factories import InteractionFactory, LeadFactory
+from tests.conftest import jwt_client
+from tests.factories import InteractionFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -985,12 +988,93 @@ def test_actions_list_filters_by_lead_and_type(api, sales_user, own_lead):
 @pytest.mark.parametrize("n", [3, 30])
 def test_list_query_count_does_not_grow_with_rows(api, sales_user, n, django_assert_num_queries):
     _many_leads(sales_user, n)
-    # 1. the JWT's user
-    # 2. the capped count (SELECT COUNT(*) FROM (SELECT id … LIMIT 10001))
-    # 3. the page, owners joined
-    with django_assert_num_queries(3):
+    # 1. the JWT's user  2. the total from the (owner, status) rollup
+    # 3. the page's ids from an index  4. those rows, owners joined
+    with django_assert_num_queries(4):
         response = api.get(LEADS, {"limit": 50})
     assert len(response.json()["results"]) == n
+
+
+@pytest.mark.parametrize("params", [{"offset": 4}, {"offset": 40}, {"status": "qualified", "offset": 6}])
+def test_a_deep_page_costs_the_same_queries_as_the_first(manager_api, settings, params, django_assert_num_queries):
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    _spread_leads(60)
+    manager_api.get(LEADS)  # warms the JWT user cache
+    # the total (rollup; its per-day rows on a deep page), the page's ids, their rows
+    with django_assert_num_queries(3):
+        assert manager_api.get(LEADS, {"limit": 5, **params}).status_code == 200
+
+
+@pytest.mark.parametrize("param", [{"ordering": "name"}, {"ordering": "last_name"}, {"sort_by": "name"},
+                                   {"sort": "name_asc"}])
+def test_ordering_by_name_sorts_by_last_then_first_name(manager_api, param):
+    for first, last in [("Zoe", "Adams"), ("Al", "Brown"), ("Amy", "Adams")]:
+        LeadFactory(first_name=first, last_name=last)
+    body = manager_api.get(LEADS, param).json()
+    assert [row["name"] for row in body["results"]] == ["Amy Adams", "Zoe Adams", "Al Brown"]
+    backwards = manager_api.get(LEADS, {"ordering": "-name"}).json()
+    assert [row["name"] for row in backwards["results"]] == ["Al Brown", "Zoe Adams", "Amy Adams"]
+
+
+def _spread_leads(n: int) -> None:
+    """``n`` leads over a few days (several per day, some sharing a created_at), owned by three
+    sellers or nobody, in every status; a few deleted."""
+    owners = [None, *(UserFactory(role="sales") for _ in range(3))]
+    base = dt.datetime(2026, 3, 1, 22, 0, tzinfo=dt.UTC)
+    leads = LeadFactory.build_batch(n)
+    statuses = Lead.Status.values
+    for i, lead in enumerate(leads):
+        lead.owner = owners[i % 4]
+        lead.status = statuses[i * 5 % len(statuses)]
+        lead.created_at = base + dt.timedelta(hours=(i * 7) % 97) if i % 9 else base  # ties at base
+        lead.deleted_at = base if i % 13 == 5 else None
+        lead.sync_live_email()
+    Lead.objects.bulk_create(leads)
+    stage_counts_rebuild()
+
+
+@pytest.mark.parametrize("ordering", ["", "-created_at", "created_at", "-score", "value"])
+@pytest.mark.parametrize("filters", [{}, {"status": "new,lost"}, {"owner": "none"}, {"source": "Manual"}])
+def test_every_page_matches_a_plain_offset_whatever_the_strategy(manager, settings, ordering, filters):
+    """Deep pages are read by day (default order, rollup filters), from the far end (past half an
+    exact total) or by OFFSET; each must give exactly the rows an OFFSET over the list gives."""
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    _spread_leads(70)
+    seller = User.objects.filter(role="sales").order_by("pk").first()
+    for user in (manager, seller):
+        client = jwt_client(user)
+        params = QueryDict(mutable=True)
+        params.update({**filters, "ordering": ordering} if ordering else filters)
+        filterset = LeadFilterSet(params, queryset=Lead.objects.visible_to(user), request=_Request(user))
+        assert filterset.is_valid()
+        expected_qs = filterset.qs
+        expected = [str(pk) for pk in expected_qs.values_list("pk", flat=True)]
+        for limit, offset in [(5, 0), (5, 3), (7, 11), (4, len(expected) // 2 + 1), (6, len(expected) - 4),
+                              (5, len(expected))]:
+            body = client.get(LEADS, {**filters, "ordering": ordering, "limit": limit, "offset": offset}).json()
+            assert body["count"] == len(expected)
+            assert ids_of(body) == expected[offset : offset + limit], (user.role, limit, offset)
+
+
+class _Request:
+    def __init__(self, user):
+        self.user = user
+
+
+def ids_of(body) -> list[str]:
+    return [row["id"] for row in body["results"]]
+
+
+def test_list_rows_equal_the_detail_representation(manager_api, sales_user):
+    lead = LeadFactory(owner=sales_user, value=Decimal("1234.5"), custom_fields={"plan": "gold", "seats": 3},
+                       agent_id=None, disposition="no_answer", last_interaction_at=timezone.now())
+    LeadFactory(owner=None, custom_fields={})
+    rows = {row["id"]: row for row in manager_api.get(LEADS).json()["results"]}
+    for pk, row in rows.items():
+        assert manager_api.get(f"{LEADS}/{pk}").json() == row
+    assert rows[str(lead.pk)]["value"] == "1234.50"
+    assert rows[str(lead.pk)]["custom_fields"] == {"plan": "gold", "seats": 3}
+    assert rows[str(lead.pk)]["owner_name"] == sales_user.full_name
 
 
 def test_detail_query_count(api, own_lead, django_assert_num_queries):

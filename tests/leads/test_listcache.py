@@ -2,6 +2,8 @@
 and every kind of lead write — services, queryset updates, deletes, the CSV import's rollup,
 owner renames — makes the next list fresh. Scopes never share a page."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -68,7 +70,7 @@ def test_the_rollup_bump_invalidates_rows_written_by_raw_sql(manager_api):
     with connection.cursor() as cursor:
         cursor.execute("UPDATE leads_lead SET first_name = 'Raw'")
     assert names(manager_api.get(LEADS)) == ["Ada Lovelace"]  # cached: raw SQL alone bypasses it
-    services.stage_counts_bump({(None, "new"): 0})
+    services.stage_counts_bump({(None, "new", dt.date.today()): 0})
     assert names(manager_api.get(LEADS)) == ["Raw Lovelace"]
 
 

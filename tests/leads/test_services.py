@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.utils import timezone
 from crm.errors import DuplicateRecord, ServiceError
 from crm.models import Interaction
 from leads import services
-from leads.models import Lead, LeadStageCount
+from leads.models import Lead, LeadStageCount, LeadStageDayCount
 from tests.calling.factories import AgentFactory
 from tests.factories import InteractionFactory, LeadFactory
 
@@ -259,17 +260,36 @@ def test_stage_counts_follow_create_status_owner_delete_restore(sales_user, mana
     def counts():
         return {(row.owner_id, row.status): row.n for row in LeadStageCount.objects.all() if row.n}
 
+    def day_counts():
+        return {(row.owner_id, row.status, row.day): row.n for row in LeadStageDayCount.objects.all() if row.n}
+
     lead = services.lead_create(user=sales_user, name="Counted")
+    day = services.created_day(lead.created_at)
     assert counts() == {(sales_user.pk, "new"): 1}
+    assert day_counts() == {(sales_user.pk, "new", day): 1}
     lead = services.lead_change_status(lead=lead, status="contacted", user=sales_user)
     assert counts() == {(sales_user.pk, "contacted"): 1}
+    assert day_counts() == {(sales_user.pk, "contacted", day): 1}
     services.lead_update(lead=lead, user=manager, owner=None)
     assert counts() == {(0, "contacted"): 1}
+    assert day_counts() == {(0, "contacted", day): 1}
     services.lead_delete(lead=lead, user=manager)
-    assert counts() == {}
+    assert counts() == {} and day_counts() == {}
     services.lead_restore(lead=lead, user=manager)
     assert counts() == {(0, "contacted"): 1}
+    assert day_counts() == {(0, "contacted", day): 1}
     assert services.stage_counts_rebuild() == 1 and counts() == {(0, "contacted"): 1}
+    assert day_counts() == {(0, "contacted", day): 1}
+
+
+def test_day_counts_use_the_utc_day_of_created_at(sales_user):
+    # 23:30 on Dec 31 in New York is already Jan 1 in UTC: the bucket is the UTC day.
+    created = dt.datetime(2026, 12, 31, 23, 30, tzinfo=ZoneInfo("America/New_York"))
+    LeadFactory(owner=sales_user, created_at=created)
+    row = LeadStageDayCount.objects.get()
+    assert (row.day, row.n) == (dt.date(2027, 1, 1), 1)
+    services.stage_counts_rebuild()
+    assert list(LeadStageDayCount.objects.values_list("day", "n")) == [(dt.date(2027, 1, 1), 1)]
 
 
 def test_purge_removes_only_leads_deleted_long_enough_ago(sales_user):
