@@ -1,5 +1,6 @@
 """Thin Celery tasks for the Meta integration (STYLE.md 5), routed to the ``meta`` queue.
 
+``process_leadgen_batch`` fans a multi-lead webhook POST out to ``process_leadgen`` per id.
 Beat entries (``config/schedule.py``): ``campaigns.sync_meta`` every 15 minutes and
 ``campaigns.requeue_pending_leadgen`` every 5 minutes.
 """
@@ -66,11 +67,22 @@ def process_leadgen(self, leadgen_id: str) -> dict:
             "duplicate": event.duplicate}
 
 
+@shared_task(name="campaigns.process_leadgen_batch", acks_late=True, time_limit=300)
+def process_leadgen_batch(leadgen_ids: list[str]) -> list[str]:
+    """Fan the leadgen ids of one webhook POST (Meta batches up to 1,000 changes) out to one
+    :func:`process_leadgen` task each, so every lead is fetched, retried and failed on its own;
+    the webhook publishes one message per POST and the worker does the per-id publishing.
+    Redelivered after a crash it queues them all again, which is harmless (idempotent by id).
+    Returns the ids queued."""
+    for leadgen_id in leadgen_ids:
+        process_leadgen.delay(leadgen_id)
+    return leadgen_ids
+
+
 @shared_task(name="campaigns.requeue_pending_leadgen")
 def requeue_pending_leadgen() -> list[str]:
     """Beat job: queue again leadgen events still pending after two minutes (a message lost to a
     broker outage, or a worker that died). Returns the leadgen ids queued."""
     ids = services.leadgen_pending()
-    for leadgen_id in ids:
-        process_leadgen.delay(leadgen_id)
+    services.leadgen_enqueue(ids)
     return ids

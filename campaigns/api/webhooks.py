@@ -4,25 +4,21 @@ GET is Meta's verification handshake: ``hub.mode=subscribe``, ``hub.verify_token
 ``META_VERIFY_TOKEN`` → 200 ``text/plain`` echoing ``hub.challenge``; anything else 403.
 POST carries notifications signed with ``X-Hub-Signature-256: sha256=<HMAC-SHA256(raw body,
 META_APP_SECRET)>``: a bad or missing signature → 403 and nothing stored; a valid one stores
-each leadgen change, queues ``campaigns.process_leadgen`` per new leadgen id and answers 200 at
-once (Meta retries anything else for 36 hours). A plain Django view: it must read the raw
-bytes Meta signed, and it needs no session, CSRF or JWT.
+the body's leadgen changes (one INSERT), publishes one task message for them and answers 200 at
+once (Meta retries anything else for 36 hours): :func:`campaigns.services.leadgen_receive`.
+A plain Django view: it must read the raw bytes Meta signed, and it needs no session, CSRF or JWT.
 """
 
 import hmac
 import json
-import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from campaigns import services
 from crm.errors import ServiceError
-
-log = logging.getLogger(__name__)
 
 
 def _handshake(request) -> HttpResponse:
@@ -53,15 +49,4 @@ def leadgen_webhook(request):
         leadgen_ids = services.leadgen_receive(payload)
     except ServiceError as exc:
         return JsonResponse({"detail": exc.detail, "code": exc.code}, status=400)
-    for leadgen_id in leadgen_ids:
-        transaction.on_commit(lambda leadgen_id=leadgen_id: _queue(leadgen_id))
     return JsonResponse({"received": len(leadgen_ids)})
-
-
-def _queue(leadgen_id: str) -> None:
-    from campaigns.tasks import process_leadgen
-
-    try:
-        process_leadgen.delay(leadgen_id)
-    except Exception:  # noqa: BLE001 - broker down: the event is stored; the beat job re-queues it
-        log.exception("could not queue leadgen %s; requeue_pending_leadgen will", leadgen_id)

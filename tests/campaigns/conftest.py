@@ -1,8 +1,10 @@
 """Fixtures: a Graph API replay server wired into the META_* settings."""
 
 import pytest
+from celery.signals import before_task_publish
 from django.core.cache import cache
 
+from config.celery import app
 from tests.campaigns.replay import GraphReplay
 
 ACCOUNT = "act_1234567890"
@@ -36,3 +38,36 @@ def graph(meta_settings):
 
 def path(edge: str) -> str:
     return f"/{VERSION}/{edge}"
+
+
+def purge_meta_queue() -> None:
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("meta")
+
+
+def meta_queue_size() -> int:
+    """Messages waiting on the broker's ``meta`` queue."""
+    with app.connection_for_write() as conn:
+        try:
+            return conn.default_channel.queue_declare("meta", passive=True).message_count
+        except conn.channel_errors:  # never declared: nothing was ever published to it
+            return 0
+
+
+@pytest.fixture
+def published():
+    """Task messages published to the real broker during the test, as ``(task name, args,
+    routing key)`` (Celery's ``before_task_publish`` signal); the ``meta`` queue is emptied
+    before and after, so no later worker runs them."""
+    sent = []
+
+    def record(sender=None, body=None, routing_key=None, **kwargs):
+        sent.append((sender, list(body[0]), routing_key))
+
+    purge_meta_queue()
+    before_task_publish.connect(record, weak=False)
+    try:
+        yield sent
+    finally:
+        before_task_publish.disconnect(record)
+        purge_meta_queue()

@@ -8,7 +8,7 @@ import pytest
 
 from campaigns import services
 from campaigns.models import LeadAttribution, LeadgenEvent
-from campaigns.tasks import process_leadgen
+from campaigns.tasks import process_leadgen, process_leadgen_batch
 from crm.models import Interaction
 from leads.models import Lead
 from tests.campaigns.conftest import APP_SECRET, VERIFY_TOKEN
@@ -25,6 +25,13 @@ BODY = (DATA / "webhook_leadgen.json").read_bytes()
 
 def sign(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def one_change_body() -> bytes:
+    """The documented notification with only its first change (leadgen 123123123123)."""
+    data = json.loads(BODY)
+    data["entry"][0]["changes"] = data["entry"][0]["changes"][:1]
+    return json.dumps(data).encode()
 
 
 def post(client, body: bytes, signature: str | None):
@@ -63,13 +70,13 @@ def test_handshake_refused_while_no_verify_token_is_configured(client, settings)
     sign(BODY, secret="another-secret"),
     "sha1=" + hmac.new(APP_SECRET.encode(), BODY, hashlib.sha1).hexdigest(),  # legacy header format
 ])
-def test_bad_or_missing_signature_is_403_and_stores_nothing(client, meta_settings, signature,
+def test_bad_or_missing_signature_is_403_and_stores_nothing(client, meta_settings, signature, published,
                                                             django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post(client, BODY, signature)
     assert response.status_code == 403
     assert response.json()["code"] == "invalid_signature"
-    assert not LeadgenEvent.objects.exists() and not callbacks
+    assert not LeadgenEvent.objects.exists() and not callbacks and published == []
 
 
 def test_signed_but_malformed_bodies_are_400(client, meta_settings):
@@ -78,14 +85,17 @@ def test_signed_but_malformed_bodies_are_400(client, meta_settings):
     assert not LeadgenEvent.objects.exists()
 
 
-def test_valid_post_stores_each_change_and_queues_one_task_per_leadgen(client, meta_settings,
-                                                                       django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_valid_post_stores_every_change_in_one_insert_and_publishes_one_message(
+        client, meta_settings, published, django_capture_on_commit_callbacks, django_assert_num_queries):
+    # One INSERT … IGNORE for both changes and nothing read back: both rows were new.
+    with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=True):
         response = post(client, BODY, sign(BODY))
 
     assert response.status_code == 200
     assert response.json() == {"received": 2}
-    assert len(callbacks) == 2
+    # One broker message for the POST, fanned out per leadgen id by the worker.
+    assert published == [("campaigns.process_leadgen_batch", [["123123123123", "123123123124"]], "meta")]
+    assert LeadgenEvent.objects.count() == 2
     event = LeadgenEvent.objects.get(leadgen_id="123123123123")
     assert (event.page_id, event.form_id, event.ad_id, event.status) == (
         "123123123", "12312312312", "12312312312", "pending")
@@ -93,8 +103,56 @@ def test_valid_post_stores_each_change_and_queues_one_task_per_leadgen(client, m
     assert not Lead.objects.exists()  # the lead is fetched by the task, not in the request
 
 
+def test_a_post_with_one_change_publishes_process_leadgen_itself(client, meta_settings, published,
+                                                                django_capture_on_commit_callbacks):
+    body = one_change_body()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, body, sign(body))
+    assert response.json() == {"received": 1}
+    assert published == [("campaigns.process_leadgen", ["123123123123"], "meta")]
+    assert list(LeadgenEvent.objects.values_list("leadgen_id", "status")) == [("123123123123", "pending")]
+
+
+def test_a_redelivery_reads_back_and_queues_only_what_is_not_processed(
+        client, meta_settings, published, django_capture_on_commit_callbacks, django_assert_num_queries):
+    post(client, BODY, sign(BODY))
+    LeadgenEvent.objects.filter(leadgen_id="123123123124").update(status=LeadgenEvent.Status.PROCESSED)
+
+    # INSERT … IGNORE stores nothing new, so one read-back finds the unprocessed id.
+    with django_assert_num_queries(2), django_capture_on_commit_callbacks(execute=True):
+        again = post(client, BODY, sign(BODY))
+
+    assert again.json() == {"received": 1}
+    assert published == [("campaigns.process_leadgen", ["123123123123"], "meta")]
+    assert LeadgenEvent.objects.count() == 2
+    first = LeadgenEvent.objects.get(leadgen_id="123123123124")
+    assert first.status == "processed"  # the redelivery did not reset it
+
+
+def test_a_batch_of_1000_changes_is_stored_and_queued_as_one_message(client, meta_settings, published,
+                                                                      django_capture_on_commit_callbacks):
+    # Meta batches up to 1,000 updates in one POST (integrations.md 1a).
+    change = json.loads(BODY)["entry"][0]["changes"][0]
+    changes = [{**change, "value": {**change["value"], "leadgen_id": 500_000_000 + i}} for i in range(1000)]
+    body = json.dumps({"object": "page", "entry": [{"id": "1", "time": 1, "changes": changes}]}).encode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, body, sign(body))
+
+    assert response.json() == {"received": 1000}
+    assert LeadgenEvent.objects.count() == 1000
+    [(task, [ids], queue)] = published
+    assert (task, queue, len(ids), ids[0], ids[-1]) == (
+        "campaigns.process_leadgen_batch", "meta", 1000, "500000000", "500000999")
+
+
+def test_the_batch_task_fans_out_one_process_leadgen_per_id(meta_settings, published):
+    assert process_leadgen_batch.apply(args=[["1", "2", "3"]]).get() == ["1", "2", "3"]
+    assert published == [("campaigns.process_leadgen", [i], "meta") for i in ("1", "2", "3")]
+
+
 def test_task_creates_the_lead_with_attribution_and_a_redelivery_makes_no_duplicate(
-        client, graph, sales_user, django_capture_on_commit_callbacks):
+        client, graph, sales_user, published, django_capture_on_commit_callbacks):
     campaign = CampaignFactory(meta_id="120210000000000001", name="Leads - Roofing")
     graph.add(p("123123123123"), (200, load("lead_retrieval.json")))
     post(client, BODY, sign(BODY))
@@ -119,10 +177,10 @@ def test_task_creates_the_lead_with_attribution_and_a_redelivery_makes_no_duplic
     assert {"field_data", "campaign_id", "ad_id", "form_id", "created_time"} <= set(fields)
 
     # Meta redelivers the same notification, and the task runs again: still one lead.
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         again = post(client, BODY, sign(BODY))
     assert again.status_code == 200 and again.json() == {"received": 1}  # only the unprocessed one
-    assert len(callbacks) == 1
+    assert published == [("campaigns.process_leadgen", ["123123123124"], "meta")]
     process_leadgen.apply(args=["123123123123"]).get()
     assert Lead.objects.count() == 1
     assert len(graph.calls(p("123123123123"))) == 1  # a processed event is not fetched again

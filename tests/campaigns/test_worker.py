@@ -1,5 +1,6 @@
 """A real Celery worker (in this process, solo pool, the configured broker) takes a signed Lead
-Ads webhook through to a lead with its attribution, and a redelivery to nothing new."""
+Ads webhook through to a lead with its attribution, and a redelivery to nothing new; a POST that
+arrives while no worker runs waits on the broker and becomes a lead once one starts."""
 
 import threading
 
@@ -10,10 +11,11 @@ from celery.signals import task_postrun
 from campaigns.models import LeadAttribution, LeadgenEvent
 from config.celery import app
 from leads.models import Lead
+from tests.campaigns.conftest import meta_queue_size, purge_meta_queue
 from tests.campaigns.conftest import path as p
 from tests.campaigns.factories import CampaignFactory
 from tests.campaigns.replay import load
-from tests.campaigns.test_webhook import BODY, URL, sign
+from tests.campaigns.test_webhook import BODY, URL, one_change_body, sign
 
 WAIT_SECONDS = 60
 
@@ -35,14 +37,24 @@ class Finished:
 
 
 @pytest.fixture
-def meta_worker():
+def finished():
     finished = Finished()
+    purge_meta_queue()  # leftovers of other runs would be worked first
     task_postrun.connect(finished, weak=False)
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, queues=["meta"], shutdown_timeout=30):
-            yield finished
+        yield finished
     finally:
         task_postrun.disconnect(finished)
+
+
+def worker():
+    return start_worker(app, pool="solo", perform_ping_check=False, queues=["meta"], shutdown_timeout=30)
+
+
+@pytest.fixture
+def meta_worker(finished):
+    with worker():
+        yield finished
 
 
 @pytest.mark.django_db(transaction=True)
@@ -55,6 +67,8 @@ def test_webhook_to_lead_through_the_worker(client, graph, meta_worker):
 
     response = client.post(URL, data=BODY, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=sign(BODY))
     assert response.status_code == 200
+    # One message for the POST; the worker fans it out to one task per leadgen id.
+    meta_worker.wait_for("campaigns.process_leadgen_batch", "['123123123123', '123123123124']")
     meta_worker.wait_for("campaigns.process_leadgen", "123123123123")
     meta_worker.wait_for("campaigns.process_leadgen", "123123123124")
 
@@ -66,3 +80,20 @@ def test_webhook_to_lead_through_the_worker(client, graph, meta_worker):
     assert again.json() == {"received": 0}
     assert Lead.objects.count() == 2
     assert set(LeadgenEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_while_no_worker_runs_is_kept_and_processed_when_one_starts(client, graph, finished):
+    graph.add(p("123123123123"), (200, load("lead_retrieval.json")))
+    body = one_change_body()
+
+    response = client.post(URL, data=body, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=sign(body))
+
+    assert response.status_code == 200 and response.json() == {"received": 1}
+    assert LeadgenEvent.objects.get().status == "pending" and not Lead.objects.exists()
+    assert meta_queue_size() == 1  # the task waits on the broker
+    with worker():
+        finished.wait_for("campaigns.process_leadgen", "123123123123")
+    assert Lead.objects.get().email == "joe@example.com"
+    assert LeadgenEvent.objects.get().status == "processed"
+    assert meta_queue_size() == 0
