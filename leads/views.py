@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from rest_framework.exceptions import ValidationError as QueryParamError
 
-from crm.api.pagination import DEFAULT_LIMIT, page_window, slice_page
+from crm.api.pagination import DEFAULT_LIMIT, objects_in_order, page_window
 from crm.errors import ServiceError
 from crm.filters import normalize_ordering
 from crm.models import Interaction, User
@@ -112,9 +112,10 @@ def _page_url(request, *, offset: int, limit: int, page_style: bool) -> str:
 class LeadListView(LoginRequiredMixin, View):
     """``/leads/``: search, filters, sortable columns and pages over the visible leads.
 
-    Filtering is ``LeadFilterSet`` (the API's); pages use the API's ``page_window`` and
-    ``slice_page`` and count like the API (a capped count shows as "N+"). Queries are constant
-    per page: the total, one page of rows with their owner, and the owner choices for managers.
+    Filtering is ``LeadFilterSet`` (the API's); pages are found and counted as in the API
+    (``page_window``, ``LeadFilterSet.count`` and ``page_ids``; a capped count shows as "N+").
+    Queries are constant per page, however deep: the total, the page's ids, those rows with
+    their owner, and the owner choices for managers.
     """
 
     def get(self, request):
@@ -124,8 +125,8 @@ class LeadListView(LoginRequiredMixin, View):
             limit, offset, page_style = page_window(_QueryParams(request))
         except QueryParamError:
             limit, offset, page_style = DEFAULT_LIMIT, 0, False
-        count, exact = filterset.count(queryset)
-        leads = slice_page(queryset, limit, offset)
+        count, exact = filterset.count(queryset, offset=offset)
+        leads = objects_in_order(queryset, filterset.page_ids(queryset, limit, offset, count, exact))
         has_next = offset + limit < count or (not exact and len(leads) == limit)
         ordering = normalize_ordering(request.GET) or DEFAULT_ORDERING
         columns = []

@@ -12,6 +12,7 @@ Two costs dominate a list at a million rows, and both are handled here:
   ordering index alone, then only those rows are fetched (a "deferred join").
 """
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
@@ -62,10 +63,22 @@ def raw_rows(queryset) -> list[tuple]:
     """The rows of ``queryset`` (usually a ``values_list``) as the database driver returns them:
     the ORM builds the SQL, but no converters run (UUIDs stay the driver's text, datetimes naive
     UTC). For ids that go straight back into another query, e.g. :func:`leads.api.serializers.lead_rows`."""
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. pk__in=[]: nothing can match, no query needed
+        return []
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def objects_in_order(queryset, raw_ids: list) -> list:
+    """The instances of ``queryset`` whose primary keys are ``raw_ids`` (as :func:`raw_rows`
+    returns them), in that order; one query. Ids not in ``queryset`` are skipped."""
+    to_python = queryset.model._meta.pk.to_python
+    ids = [to_python(value) for value in raw_ids]
+    found = {obj.pk: obj for obj in queryset.filter(pk__in=ids).order_by()} if ids else {}
+    return [found[pk] for pk in ids if pk in found]
 
 
 def count_rows(queryset) -> tuple[int, bool]:

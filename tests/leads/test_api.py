@@ -1005,6 +1005,12 @@ def test_a_deep_page_costs_the_same_queries_as_the_first(manager_api, settings, 
         assert manager_api.get(LEADS, {"limit": 5, **params}).status_code == 200
 
 
+def test_a_search_that_matches_nothing_is_an_empty_page(manager_api):
+    LeadFactory(first_name="Ada")
+    body = manager_api.get(LEADS, {"search": "Zyxwvut"}).json()
+    assert body["count"] == 0 and body["results"] == []
+
+
 @pytest.mark.parametrize("param", [{"ordering": "name"}, {"ordering": "last_name"}, {"sort_by": "name"},
                                    {"sort": "name_asc"}])
 def test_ordering_by_name_sorts_by_last_then_first_name(manager_api, param):

@@ -215,13 +215,27 @@ def test_list_htmx_request_gets_only_the_rows_partial(client_sam, sam):
     assert b"<html" in response.content
 
 
+def test_a_deep_page_of_the_list_shows_the_right_leads(client_sam, sam, settings):
+    settings.LEAD_DAY_SEEK_OFFSET = 3  # found through the per-day rollup from the 4th row on
+    base = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
+    for i in range(12):  # two a day, newest last
+        LeadFactory(owner=sam if i % 3 else None, first_name=f"L{i:02d}", last_name="Deep",
+                    created_at=base + dt.timedelta(hours=12 * i))
+    LeadFactory(owner=UserFactory(role=User.Role.SALES), first_name="Hidden", created_at=base)
+    html = client_sam.get(LIST, {"limit": 4, "offset": 5}).content.decode()
+    assert names_in(html) == ["L06 Deep", "L05 Deep", "L04 Deep", "L03 Deep"]
+    oldest_first = client_sam.get(LIST, {"limit": 4, "offset": 5, "ordering": "created_at"}).content.decode()
+    assert names_in(oldest_first) == ["L05 Deep", "L06 Deep", "L07 Deep", "L08 Deep"]
+
+
 @pytest.mark.parametrize("n", [5, 50])
 def test_list_query_count_is_constant(client_sam, sam, django_assert_num_queries, n):
     owners = [sam, None, UserFactory(role=User.Role.SALES)]
     for i in range(n):
         LeadFactory(owner=owners[i % 2])  # visible to sam
-    # 1 session, 2 user, 3 total from the (owner, status) rollup, 4 one page of leads with owners
-    with django_assert_num_queries(4):
+    # 1 session, 2 user, 3 total from the (owner, status) rollup, 4 the page's ids,
+    # 5 those leads with their owners
+    with django_assert_num_queries(5):
         response = client_sam.get(LIST)
     assert len(names_in(response.content.decode())) == min(n, 20)
 
@@ -233,8 +247,8 @@ def test_list_query_count_for_a_manager_with_search(client, manager, django_asse
         LeadFactory(first_name="Searchable", owner=owners[i % 3])
     client.force_login(manager)
     # 1 session, 2 user, 3-6 the word's ids from the first name, last name, email and company
-    # indexes, 7 count of those ids, 8 page of leads with owners, 9 owner choices
-    with django_assert_num_queries(9):
+    # indexes, 7 count of those ids, 8 the page's ids, 9 those leads with owners, 10 owner choices
+    with django_assert_num_queries(10):
         client.get(LIST, {"search": "searchable"})
 
 
