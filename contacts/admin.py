@@ -8,6 +8,7 @@ duplicates are merged from the duplicates page). Deleting is soft, by action.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 
 from contacts import services
 from contacts.models import Company, Contact, ContactCompany, Tag
@@ -31,18 +32,30 @@ class _ServiceForm(forms.ModelForm):
 
 
 class ContactAdminForm(_ServiceForm):
+    # Not the model's many-to-many field: tags are set by the service (which keeps the tag
+    # counts and the links' contact_created_at), not by the form's save_m2m.
+    tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.all(), required=False,
+                                          widget=FilteredSelectMultiple("tags", is_stacked=False))
+
     class Meta:
         model = Contact
         fields = ("first_name", "last_name", "email", "phone", "job_title", "role", "status", "notes", "owner",
-                  "primary_company", "tags")
+                  "primary_company")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("tags", list(self.instance.tags.all()))
 
     def service_data(self, changed_only: bool) -> dict:
-        names = self.changed_data if changed_only else [n for n in self.Meta.fields]
+        names = self.changed_data if changed_only else [*self.Meta.fields, "tags"]
         data = {}
         for name in names:
-            if name == "tags" or name not in self.cleaned_data:
+            if name not in self.cleaned_data:
                 continue
             value = self.cleaned_data[name]
+            if name == "tags":
+                value = [tag.name for tag in value]
             key = {"owner": "owner_id", "primary_company": "primary_company_id"}.get(name, name)
             data[key] = value
         return data
@@ -79,7 +92,6 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ("^first_name", "^last_name", "^email", "^phone")
     list_select_related = ("owner", "primary_company")
     autocomplete_fields = ("owner", "primary_company")
-    filter_horizontal = ("tags",)
     readonly_fields = ("phone_extension", "last_contacted", "merged_into", "created_at", "updated_at", "deleted_at")
     inlines = (ContactCompanyInline,)
     actions = ("soft_delete", "restore")
@@ -105,6 +117,12 @@ class ContactAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
         obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change):
+        """The company-links inline links and unlinks through the services (counts, primary company)."""
+        if formset.model is not ContactCompany:
+            return super().save_formset(request, form, formset, change)
+        _save_links(request, formset, contact=form.instance)
 
     @admin.action(description="Soft-delete selected contacts")
     def soft_delete(self, request, queryset):
@@ -188,13 +206,44 @@ class CompanyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Deleted {n} compan(ies).", messages.SUCCESS)
 
 
+def _save_links(request, formset, *, contact: Contact) -> None:
+    links = formset.save(commit=False)
+    for link in formset.deleted_objects:
+        services.contact_unlink_company(contact=contact, company=link.company, user=request.user)
+    for link in links:
+        if link.pk:  # an existing row pointed at another company: that link goes
+            before = ContactCompany.objects.get(pk=link.pk)
+            if before.company_id != link.company_id:
+                services.contact_unlink_company(contact=contact, company=before.company, user=request.user)
+        services.contact_link_company(contact=contact, company=link.company, user=request.user, role=link.role)
+
+
 @admin.register(ContactCompany)
 class ContactCompanyAdmin(admin.ModelAdmin):
+    """Links are made and removed through the services (counts, primary company)."""
+
     list_display = ("contact", "company", "role", "created_at")
     list_select_related = ("contact", "company")
     autocomplete_fields = ("contact", "company")
     search_fields = ("^contact__last_name", "^company__name", "role")
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        if change and {"contact", "company"} & set(form.changed_data):
+            before = ContactCompany.objects.select_related("contact", "company").get(pk=obj.pk)
+            services.contact_unlink_company(contact=before.contact, company=before.company, user=request.user)
+        link, _ = services.contact_link_company(contact=obj.contact, company=obj.company, user=request.user,
+                                                role=obj.role)
+        obj.pk = link.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.contact_unlink_company(contact=obj.contact, company=obj.company, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for link in queryset.select_related("contact", "company"):
+            self.delete_model(request, link)
 
 
 @admin.register(Tag)

@@ -37,8 +37,8 @@ CONTACT_COLUMNS = (
     "id", "first_name", "last_name", "email", "phone", "phone_extension", "job_title", "role", "status", "notes",
     "owner_id", "primary_company_id", "last_contacted", "merged_into_id", "created_at", "updated_at", "deleted_at",
 )
-LINK_COLUMNS = ("contact_id", "company_id", "role", "created_at")
-TAG_LINK_COLUMNS = ("contact_id", "tag_id")
+LINK_COLUMNS = ("contact_id", "company_id", "role", "created_at", "contact_created_at")
+TAG_LINK_COLUMNS = ("contact_id", "tag_id", "contact_created_at")
 ENTRY_COLUMNS = (
     "id", "kind", "direction", "subject", "body", "occurred_at", "metadata", "created_at", "lead_id", "user_id",
     "contact_id", "company_id",
@@ -224,14 +224,14 @@ class ContactRows:
         company = self._company() if rng.random() < 0.85 else None
         links, tag_links, entries = [], [], []
         if company is not None:
-            links.append((contact_id, company, rng.choice(ROLES), _ts(created)))
+            links.append((contact_id, company, rng.choice(ROLES), _ts(created), _ts(created)))
             if rng.random() < 0.12:
                 second = self._company()
                 if second != company:
-                    links.append((contact_id, second, "advisor", _ts(created)))
+                    links.append((contact_id, second, "advisor", _ts(created), _ts(created)))
         for tag_id, share in self.tags:
             if rng.random() < share:
-                tag_links.append((contact_id, tag_id))
+                tag_links.append((contact_id, tag_id, _ts(created)))
         last_contacted = None
         if rng.random() < 0.3:
             for _ in range(rng.randrange(1, 3)):

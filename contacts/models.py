@@ -237,7 +237,7 @@ class Contact(models.Model):
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_contacts"
     )
     companies = models.ManyToManyField(Company, through="ContactCompany", blank=True, related_name="contacts")
-    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    tags = models.ManyToManyField(Tag, through="ContactTag", blank=True, related_name="contacts")
     last_contacted = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -274,22 +274,61 @@ class Contact(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+def _contact_created_at(link) -> None:
+    """Copy the contact's ``created_at`` onto a link row being saved (bulk writers and the
+    related managers' ``add``/``set`` must pass it themselves: ``through_defaults``)."""
+    if link.contact_created_at is None and link.contact_id is not None:
+        link.contact_created_at = link.contact.created_at
+
+
 class ContactCompany(models.Model):
-    """A contact's link to a company, with their ``role`` there. One row per pair."""
+    """A contact's link to a company, with their ``role`` there. One row per pair.
+
+    ``contact_created_at`` is the contact's own ``created_at`` (which never changes), copied
+    here so a company's contacts are listed newest first straight from the (company,
+    contact_created_at, contact) index instead of reading and sorting all of them."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="company_links")
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="contact_links")
     role = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    contact_created_at = models.DateTimeField(editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["contact", "company"], name="contact_company_unique"),
         ]
-        indexes = [models.Index(fields=["company", "contact"], name="company_contact")]
+        indexes = [models.Index(fields=["company", "contact_created_at", "contact"], name="company_contact_newest")]
 
     def __str__(self) -> str:
         return f"{self.contact} @ {self.company}"
+
+    def save(self, *args, **kwargs):
+        _contact_created_at(self)
+        super().save(*args, **kwargs)
+
+
+class ContactTag(models.Model):
+    """A tag on a contact (the ``Contact.tags`` link table). ``contact_created_at`` is the
+    contact's ``created_at``, copied as on :class:`ContactCompany`, so a tag's contacts are
+    listed newest first from the (tag, contact_created_at, contact) index: a tag may be on a
+    quarter of a million contacts."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="contact_links")
+    contact_created_at = models.DateTimeField(editable=False)
+
+    class Meta:
+        db_table = "contacts_contact_tags"  # the table the automatic many-to-many table had
+        unique_together = [("contact", "tag")]
+        indexes = [models.Index(fields=["tag", "contact_created_at", "contact"], name="contact_tag_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} #{self.tag_id}"
+
+    def save(self, *args, **kwargs):
+        _contact_created_at(self)
+        super().save(*args, **kwargs)
 
 
 class ContactStatusCount(models.Model):
@@ -324,3 +363,44 @@ class ContactTagCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag_id} / owner {self.owner_id or '-'}: {self.n}"
+
+
+class ContactDayCount(models.Model):
+    """Live contacts per (owner, status, UTC day of ``created_at``), kept exact beside
+    :class:`ContactStatusCount` by the same writes.
+
+    For deep pages of the list in its default order: summing these rows newest day first gives
+    the day that holds row ``offset`` and how many rows come before it, so the page is read
+    from that day on with an OFFSET smaller than one day's contacts (``OFFSET 100000`` walks a
+    hundred thousand index entries). The same idea as ``leads.LeadStageDayCount``."""
+
+    owner_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Contact.Status.choices)
+    day = models.DateField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner_id", "status", "day"],
+                                               name="contactdaycount_owner_status_day")]
+        # The page lookup (per-day sums for some owners and statuses, newest or oldest day
+        # first, a chunk of days at a time) reads this index alone, in order, without sorting.
+        indexes = [models.Index(fields=["day", "owner_id", "status", "n"], name="contactdaycount_cover")]
+
+    def __str__(self) -> str:
+        return f"owner {self.owner_id or '-'} / {self.status} / {self.day}: {self.n}"
+
+
+class ContactCompanyCount(models.Model):
+    """Live contacts linked to a company, per owner (0 = unassigned), kept exact by
+    ``contacts.services``: the total of a ``?company_id=`` list without counting its links."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    owner_id = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "owner_id"],
+                                               name="contactcompanycount_company_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} / owner {self.owner_id or '-'}: {self.n}"

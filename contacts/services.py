@@ -15,22 +15,35 @@ Rules kept here:
 * ``last_contacted`` follows the newest timeline entry of a kind in :data:`CONTACTED_KINDS`;
 * merging moves timeline, company links, tags and converted leads, sends ``contact_merged``
   (tasks follow) and retires the other contact (``deleted_at`` + ``merged_into``);
-* the count rollups (:class:`ContactStatusCount` per owner and status, :class:`ContactTagCount`
-  per tag and owner) change in the same transaction as the contacts they count.
+* the count rollups (per owner and status, per owner, status and day, per tag and owner, per
+  company and owner; :class:`Counted`) change in the same transaction as the contacts they count;
+* a tag link or company link row carries its contact's ``created_at`` (``contact_created_at``).
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, date, datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, Count, Max, Q, Value
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from contacts.models import Company, Contact, ContactCompany, ContactStatusCount, ContactTagCount, Tag
+from contacts.models import (
+    Company,
+    Contact,
+    ContactCompany,
+    ContactCompanyCount,
+    ContactDayCount,
+    ContactStatusCount,
+    ContactTag,
+    ContactTagCount,
+    Tag,
+)
 from contacts.signals import contact_merged
 from crm.errors import DuplicateRecord, NotFound, ServiceError
 from crm.models import Interaction, User
@@ -175,58 +188,89 @@ def _actor(user: User | None) -> User | None:
 
 # --- count rollups --------------------------------------------------------------------------------
 
-# {contact pk: (owner id or 0, status, frozenset of tag ids)} for the live contacts among some pks.
-CountState = dict
+
+class Counted(NamedTuple):
+    """What one live contact adds to the rollups: a row of :class:`ContactStatusCount` (owner,
+    status), of :class:`ContactDayCount` (owner, status, day), one of :class:`ContactTagCount`
+    per tag and one of :class:`ContactCompanyCount` per linked company. ``owner`` 0 = unassigned."""
+
+    owner: int
+    status: str
+    day: date
+    tag_ids: frozenset
+    company_ids: frozenset
 
 
-def _count_state(pks: Iterable) -> CountState:
-    """What each live contact among ``pks`` adds to the rollups (two locking reads: the rows
-    are about to change in this transaction, and nobody else may change them meanwhile)."""
+def counted(contact: Contact, tag_ids=(), company_ids=()) -> Counted:
+    """:class:`Counted` for a contact held in memory (its tags and company links given)."""
+    return Counted(contact.owner_id or 0, contact.status, contact.created_at.astimezone(UTC).date(),
+                   frozenset(tag_ids), frozenset(company_ids))
+
+
+def _count_state(pks: Iterable) -> dict:
+    """``{pk: Counted}`` for the live contacts among ``pks``, read from the database with three
+    locking reads (contacts, tag links, company links): the rows are about to change in this
+    transaction, and nobody else may change them meanwhile."""
     pks = list(pks)
     if not pks:
         return {}
-    rows = {pk: (owner_id or 0, status) for pk, owner_id, status in Contact.objects.select_for_update()
-            .filter(pk__in=pks, deleted_at__isnull=True).order_by().values_list("pk", "owner_id", "status")}
+    rows = list(Contact.objects.select_for_update().filter(pk__in=pks, deleted_at__isnull=True).order_by()
+                .values_list("pk", "owner_id", "status", "created_at"))
+    if not rows:
+        return {}
+    live = [row[0] for row in rows]
     tags: dict = defaultdict(set)
-    if rows:
-        for contact_id, tag_id in (Contact.tags.through.objects.select_for_update().filter(contact_id__in=list(rows))
-                                   .order_by().values_list("contact_id", "tag_id")):
-            tags[contact_id].add(tag_id)
-    return {pk: (owner, status, frozenset(tags.get(pk, ()))) for pk, (owner, status) in rows.items()}
+    for contact_id, tag_id in (ContactTag.objects.select_for_update().filter(contact_id__in=live).order_by()
+                               .values_list("contact_id", "tag_id")):
+        tags[contact_id].add(tag_id)
+    companies: dict = defaultdict(set)
+    for contact_id, company_id in (ContactCompany.objects.select_for_update().filter(contact_id__in=live).order_by()
+                                   .values_list("contact_id", "company_id")):
+        companies[contact_id].add(company_id)
+    return {pk: Counted(owner_id or 0, status, created_at.astimezone(UTC).date(), frozenset(tags.get(pk, ())),
+                        frozenset(companies.get(pk, ())))
+            for pk, owner_id, status, created_at in rows}
 
 
-def _add_counts(model, keys: tuple[str, str], deltas: Counter) -> None:
-    """Add ``deltas`` (``{(key1, key2): n}``) to a rollup table in one upsert. Rows go in key
+def _add_counts(model, keys: tuple[str, ...], deltas: Counter) -> None:
+    """Add ``deltas`` (``{key tuple: n}``) to a rollup table in one upsert. Rows go in key
     order, so two writers lock counter rows in the same order (no deadlock)."""
     rows = sorted((key, n) for key, n in deltas.items() if n)
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in (*keys, "n"))
-    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    columns = ", ".join(qn(c) for c in (*keys, "n"))
+    values = ", ".join(["(" + ", ".join(["%s"] * (len(keys) + 1)) + ")"] * len(rows))
     params = [value for key, n in rows for value in (*key, n)]
     if connection.vendor == "mysql":
         tail = "ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
     else:  # SQLite and PostgreSQL
-        conflict = ", ".join(connection.ops.quote_name(k) for k in keys)
-        tail = f"ON CONFLICT ({conflict}) DO UPDATE SET n = {table}.n + excluded.n"
+        tail = f"ON CONFLICT ({', '.join(qn(k) for k in keys)}) DO UPDATE SET n = {table}.n + excluded.n"
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values} {tail}", params)
 
 
-def contact_counts_apply(*, before: CountState, after: CountState) -> None:
-    """Move the rollups from the contacts' ``before`` state to their ``after`` state (each as
-    :func:`_count_state` returns it; a contact missing from one side is not live there). Call it
-    inside the transaction that changes the contacts, so counts and rows commit together."""
+def contact_counts_apply(*, before: dict, after: dict) -> None:
+    """Move the four rollups from the contacts' ``before`` state to their ``after`` state (each
+    ``{pk: Counted}``; a contact missing from one side is not live there). Call it inside the
+    transaction that changes the contacts, so counts and rows commit together."""
     by_status: Counter = Counter()
+    by_day: Counter = Counter()
     by_tag: Counter = Counter()
+    by_company: Counter = Counter()
     for sign, state in ((-1, before), (1, after)):
-        for owner, status, tag_ids in state.values():
-            by_status[(owner, status)] += sign
-            for tag_id in tag_ids:
-                by_tag[(tag_id, owner)] += sign
+        for c in state.values():
+            by_status[(c.owner, c.status)] += sign
+            by_day[(c.owner, c.status, c.day)] += sign
+            for tag_id in c.tag_ids:
+                by_tag[(tag_id, c.owner)] += sign
+            for company_id in c.company_ids:
+                by_company[(Company._meta.pk.get_db_prep_value(company_id, connection), c.owner)] += sign
     _add_counts(ContactStatusCount, ("owner_id", "status"), by_status)
+    _add_counts(ContactDayCount, ("owner_id", "status", "day"), by_day)
     _add_counts(ContactTagCount, ("tag_id", "owner_id"), by_tag)
+    _add_counts(ContactCompanyCount, ("company_id", "owner_id"), by_company)
 
 
 @contextmanager
@@ -240,21 +284,30 @@ def _counts_follow(pks: Iterable) -> Iterator[None]:
 
 @transaction.atomic
 def contact_counts_rebuild() -> int:
-    """Recompute both rollups from the live contacts (two GROUP BYs); returns the live total.
-    For data written outside the services (bulk loads, benchmark seeding) and as a nightly
+    """Recompute the four rollups from the live contacts and their links (four GROUP BYs, a few
+    seconds at a million contacts); returns the live total. For data written outside the
+    services (bulk loads, benchmark seeding, admin edits of raw link rows) and as a nightly
     reconciliation (``manage.py rebuild_contact_counts``, task ``contacts.rebuild_counts``)."""
     live = Contact.objects.live().order_by()
     ContactStatusCount.objects.all().delete()
     ContactStatusCount.objects.bulk_create(
         ContactStatusCount(owner_id=row["owner_id"] or 0, status=row["status"], n=row["c"])
-        for row in live.values("owner_id", "status").annotate(c=Count("pk"))
-    )
-    links = Contact.tags.through.objects.filter(contact__deleted_at__isnull=True).order_by()
+        for row in live.values("owner_id", "status").annotate(c=Count("pk")))
+    ContactDayCount.objects.all().delete()
+    ContactDayCount.objects.bulk_create(
+        (ContactDayCount(owner_id=row["owner_id"] or 0, status=row["status"], day=row["day"], n=row["c"])
+         for row in live.annotate(day=TruncDate("created_at", tzinfo=UTC)).values("owner_id", "status", "day")
+         .annotate(c=Count("pk"))), batch_size=2000)
     ContactTagCount.objects.all().delete()
     ContactTagCount.objects.bulk_create(
         ContactTagCount(tag_id=row["tag_id"], owner_id=row["contact__owner_id"] or 0, n=row["c"])
-        for row in links.values("tag_id", "contact__owner_id").annotate(c=Count("pk"))
-    )
+        for row in ContactTag.objects.filter(contact__deleted_at__isnull=True).order_by()
+        .values("tag_id", "contact__owner_id").annotate(c=Count("pk")))
+    ContactCompanyCount.objects.all().delete()
+    ContactCompanyCount.objects.bulk_create(
+        (ContactCompanyCount(company_id=row["company_id"], owner_id=row["contact__owner_id"] or 0, n=row["c"])
+         for row in ContactCompany.objects.filter(contact__deleted_at__isnull=True).order_by()
+         .values("company_id", "contact__owner_id").annotate(c=Count("pk"))), batch_size=2000)
     return sum(ContactStatusCount.objects.values_list("n", flat=True))
 
 
@@ -543,9 +596,9 @@ def contact_create(*, user: User | None, allow_duplicate: bool = False, region: 
     _ensure_primary_link(contact)
     tag_objects = tags_get_or_create(tags) if tags else []
     if tag_objects:
-        contact.tags.set(tag_objects)
-    contact_counts_apply(before={}, after={
-        contact.pk: (contact.owner_id or 0, contact.status, frozenset(t.pk for t in tag_objects))})
+        contact.tags.set(tag_objects, through_defaults={"contact_created_at": contact.created_at})
+    contact_counts_apply(before={}, after={contact.pk: counted(
+        contact, [t.pk for t in tag_objects], [contact.primary_company_id] if contact.primary_company_id else [])})
     return contact
 
 
@@ -567,12 +620,14 @@ def contact_update(*, contact: Contact, user: User | None, allow_duplicate: bool
                                        exclude_pk=contact.pk)
         if found:
             raise _duplicate_error(*found)
-    # Only owner, status and tags move the rollups; other edits skip their four reads.
-    with _counts_follow([contact.pk] if {"owner_id", "status", "tags"} & set(data) else []):
+    # Only owner, status, tags and a new primary company (linked) move the rollups; other
+    # edits skip their six reads.
+    counted_fields = {"owner_id", "status", "tags", "primary_company_id", "company"}
+    with _counts_follow([contact.pk] if counted_fields & set(data) else []):
         contact.save()
         _ensure_primary_link(contact)
         if tags is not None:
-            contact.tags.set(tags_get_or_create(tags))
+            contact.tags.set(tags_get_or_create(tags), through_defaults={"contact_created_at": contact.created_at})
     return contact
 
 
@@ -644,11 +699,11 @@ def _set_tags_bulk(contacts_tags: list[tuple[Contact, list[str]]], *, replace: b
     ``{contact pk: frozenset of tag ids}``."""
     names = {n for _, tags in contacts_tags for n in tags}
     tag_ids = {t.name: t.pk for t in tags_get_or_create(names)} if names else {}
-    through = Contact.tags.through
     if replace:
-        through.objects.filter(contact_id__in=[c.pk for c, _ in contacts_tags]).delete()
-    rows = [through(contact_id=c.pk, tag_id=tag_ids[n]) for c, tags in contacts_tags for n in tags]
-    through.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=not replace)
+        ContactTag.objects.filter(contact_id__in=[c.pk for c, _ in contacts_tags]).delete()
+    rows = [ContactTag(contact_id=c.pk, tag_id=tag_ids[n], contact_created_at=c.created_at)
+            for c, tags in contacts_tags for n in tags]
+    ContactTag.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=not replace)
     return {c.pk: frozenset(tag_ids[n] for n in tags) for c, tags in contacts_tags}
 
 
@@ -693,13 +748,14 @@ def contacts_bulk_create(*, user: User | None, items: list[dict], allow_duplicat
                           extra={"errors": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})
     contacts = [c for _, c in drafts]
     Contact.objects.bulk_create(contacts, batch_size=1000)
-    links = [ContactCompany(contact=c, company_id=c.primary_company_id, created_at=now)
-             for c in contacts if c.primary_company_id]
+    links = [ContactCompany(contact=c, company_id=c.primary_company_id, created_at=now,
+                            contact_created_at=c.created_at) for c in contacts if c.primary_company_id]
     if links:
         ContactCompany.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
     tag_ids = _set_tags_bulk([(c, tags[i]) for i, c in drafts if i in tags], replace=False) if tags else {}
     contact_counts_apply(before={}, after={
-        c.pk: (c.owner_id or 0, c.status, tag_ids.get(c.pk, frozenset())) for c in contacts})
+        c.pk: counted(c, tag_ids.get(c.pk, ()), [c.primary_company_id] if c.primary_company_id else [])
+        for c in contacts})
     return contacts
 
 
@@ -762,15 +818,16 @@ def contacts_bulk_update(*, user: User | None, items: list[dict], allow_duplicat
         raise BulkInvalid(f"{len(errors)} of {len(items)} contacts are invalid; none were changed.",
                           extra={"errors": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})
     contacts = [c for _, c in drafts]
-    counted = bool(tags) or bool({"owner", "status"} & fields_touched)
-    with _counts_follow([c.pk for c in contacts] if counted else []):
+    moves_counts = bool(tags) or bool({"owner", "status", "primary_company"} & fields_touched)
+    with _counts_follow([c.pk for c in contacts] if moves_counts else []):
         if fields_touched:
             _write_bulk_update(contacts, sorted(fields_touched), now)
             with_company = [c for c in contacts if c.primary_company_id]
             if "primary_company" in fields_touched and with_company:
                 ContactCompany.objects.bulk_create(
-                    [ContactCompany(contact=c, company_id=c.primary_company_id, created_at=now)
-                     for c in with_company], batch_size=1000, ignore_conflicts=True)
+                    [ContactCompany(contact=c, company_id=c.primary_company_id, created_at=now,
+                                    contact_created_at=c.created_at) for c in with_company],
+                    batch_size=1000, ignore_conflicts=True)
         if tags:
             _set_tags_bulk([(c, tags[i]) for i, c in drafts if i in tags], replace=True)
     return contacts
@@ -813,8 +870,9 @@ def contact_link_company(*, contact: Contact, company: Company, user: User | Non
     """Link ``contact`` to ``company`` with ``role`` there; ``(link, created)``. Linking again
     is a no-op (a given ``role`` replaces the old one). The first company linked becomes the
     primary company. The caller checks that ``user`` may see both."""
-    link, created = ContactCompany.objects.get_or_create(contact=contact, company=company,
-                                                         defaults={"role": (role or "").strip()[:100]})
+    with _counts_follow([contact.pk]):  # a new link counts for the company
+        link, created = ContactCompany.objects.get_or_create(contact=contact, company=company,
+                                                             defaults={"role": (role or "").strip()[:100]})
     if not created and role is not None and link.role != role.strip()[:100]:
         link.role = role.strip()[:100]
         link.save(update_fields=["role"])
@@ -829,7 +887,8 @@ def contact_link_company(*, contact: Contact, company: Company, user: User | Non
 def contact_unlink_company(*, contact: Contact, company: Company, user: User | None) -> bool:
     """Remove the link (True if there was one). If it was the primary company, the next
     linked company (by name) becomes primary, or none."""
-    deleted, _ = ContactCompany.objects.filter(contact=contact, company=company).delete()
+    with _counts_follow([contact.pk]):
+        deleted, _ = ContactCompany.objects.filter(contact=contact, company=company).delete()
     if contact.primary_company_id == company.pk:
         nxt = (ContactCompany.objects.filter(contact=contact).order_by("company__name", "company_id")
                .values_list("company_id", flat=True).first())
@@ -1010,7 +1069,7 @@ def _merge_into(contact: Contact, other: Contact, *, user: User | None, choice: 
         elif not have[link.company_id] and link.role:
             ContactCompany.objects.filter(contact=contact, company_id=link.company_id).update(role=link.role)
     ContactCompany.objects.filter(contact=other).delete()
-    contact.tags.add(*other.tags.all())
+    contact.tags.add(*other.tags.all(), through_defaults={"contact_created_at": contact.created_at})
     # Leads converted to the other contact (leads.Lead.converted_contact, reverse accessor:
     # no import of the leads app).
     other.converted_leads.update(converted_contact=contact)

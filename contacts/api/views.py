@@ -133,8 +133,12 @@ class ContactViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retr
         queryset = self.filter_queryset(self.get_queryset())
         paginator = self.paginator
         limit, offset, page_style = page_window(request)
-        total, exact = self.count_rows(queryset)
-        rows = [] if offset and exact and offset >= total else contact_rows(queryset, limit, offset)
+        total, exact = self.filterset.count(queryset, offset=offset)
+        if offset and exact and offset >= total:
+            rows = []
+        else:  # a deep page starts at the day that holds its first row (ContactFilterSet.seek)
+            start, offset_there = self.filterset.seek(queryset, offset, limit)
+            rows = contact_rows(start, limit, offset_there)
         paginator.request, paginator.limit, paginator.offset, paginator.page_style = request, limit, offset, page_style
         paginator.count, paginator.count_exact = total, exact
         return paginator.get_paginated_response(rows)

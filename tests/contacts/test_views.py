@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from contacts.models import Company, Contact, ContactCompany
+from contacts.models import Company, Contact, ContactCompany, ContactTag
 from crm.models import Interaction
 from tests.contacts.factories import CompanyFactory, ContactFactory, TagFactory
 from tests.factories import LeadFactory
@@ -30,7 +30,7 @@ def test_contact_list_empty_state_then_rows_filters_and_nav(sam, sales_user, oth
 
     acme = CompanyFactory(name="Acme Corp")
     mine = ContactFactory(owner=sales_user, first_name="Alice", primary_company=acme, status="customer")
-    mine.tags.add(TagFactory(name="vip"))
+    ContactTag.objects.create(contact=mine, tag=TagFactory(name="vip"))
     ContactFactory(owner=other_sales_user, first_name="Hidden")
     response = sam.get(reverse("contacts:contact_list"))
     assert b"Alice" in response.content and b"Acme Corp" in response.content and b"vip" in response.content
