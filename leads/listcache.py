@@ -63,7 +63,7 @@ def page_key(request) -> str:
 
 
 def lookup(key: str):
-    """``(data, version)``: the cached response data for ``key`` if it was built at the current
+    """``(content, version)``: the cached response body for ``key`` if it was built at the current
     version (else None), and that version — read before the page's queries run, so a write
     landing meanwhile makes a stored page stale rather than wrong. The version is None when the
     cache cannot be read (the page is then built and not stored)."""
@@ -82,11 +82,11 @@ def lookup(key: str):
     return entry[1], version
 
 
-def put(key: str, data, version) -> None:
-    """Store ``data`` (the paginated response body) as built at ``version``."""
+def put(key: str, content: bytes, version) -> None:
+    """Store ``content`` (the rendered response body) as built at ``version``."""
     if version is None:
         return
     try:
-        cache.set(key, (version, data), timeout=settings.LEAD_LIST_CACHE_SECONDS)
+        cache.set(key, (version, content), timeout=settings.LEAD_LIST_CACHE_SECONDS)
     except Exception:
         log.warning("lead list cache: write failed", exc_info=True)
