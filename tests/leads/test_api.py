@@ -1022,6 +1022,22 @@ def test_ordering_by_name_sorts_by_last_then_first_name(manager_api, param):
     assert [row["name"] for row in backwards["results"]] == ["Al Brown", "Zoe Adams", "Amy Adams"]
 
 
+@pytest.mark.parametrize(("ordering", "expected"), [
+    ("score", ("score", "id")), ("-score", ("-score", "-id")), ("created_at", ("created_at", "id")),
+    ("-name", ("-last_name", "-first_name", "-id")), ("status", None),
+])
+def test_the_tie_breaker_follows_the_ordering_direction(manager, ordering, expected):
+    """A tie-breaker against the index's direction ("score ASC, id DESC") makes MySQL sort the
+    whole table instead of reading the index in order."""
+    params = QueryDict(mutable=True)
+    params["ordering"] = ordering
+    filterset = LeadFilterSet(params, queryset=Lead.objects.all(), request=_Request(manager))
+    if expected is None:
+        assert not filterset.is_valid()  # not a sortable column
+    else:
+        assert tuple(filterset.qs.query.order_by) == expected
+
+
 def _spread_leads(n: int) -> None:
     """``n`` leads over a few days (several per day, some sharing a created_at), owned by three
     sellers or nobody, in every status; a few deleted."""
