@@ -3,9 +3,11 @@ the tags both carry. Seed 001's Contact (``name``, ``role``, ``company``, ``last
 served from the same rows.
 """
 
+from typing import NamedTuple
+
 import phonenumbers
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -131,28 +133,23 @@ class ContactQuerySet(models.QuerySet):
         """Prefix search: every word (at most five) must prefix-match the first name, last name,
         email, a phone (digits, with or without the country code) or the primary company's name.
 
-        As the lead search does: a rare word (at most :func:`search_id_cap` matches) is resolved
-        to ids through index-only range scans on each column's own index, which stays fast at any
-        table size; a word more common than that is applied as an OR filter, which the ordered
-        index scan satisfies quickly because matches are dense. ``search_capped`` on the returned
-        queryset's query tells whether every word was that common (the total is then reported as
-        "more than search_id_cap()", see :meth:`fast_count`).
+        As the lead search does: a rare word (at most :func:`search_id_cap` matching contacts)
+        is resolved to ids — one statement per word, each branch an index range scan
+        (:func:`search_ids`) — which stays fast at any table size; a word more common than that
+        is applied as an OR filter, which the ordered index scan satisfies quickly because
+        matches are dense. ``search_capped`` on the returned queryset's query tells whether every
+        word was that common (the total is then "more than search_id_cap()", see
+        :meth:`fast_count`).
         """
         ids: set | None = None
         common: list[Q] = []
-        cap = search_id_cap()
         for word in text.split()[:5]:
             branches = search_branches(word)
-            found: set | None = set()
-            for branch in branches:
-                found.update(Contact.objects.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1])
-                if len(found) > cap:
-                    found = None
-                    break
+            found = search_ids(branches)
             if found is None:
                 match = Q()
                 for branch in branches:
-                    match |= branch
+                    match |= branch.q
                 common.append(match)
             else:
                 ids = found if ids is None else ids & found
@@ -181,12 +178,21 @@ def search_id_cap() -> int:
     return getattr(settings, "CONTACT_SEARCH_ID_CAP", 1_000)
 
 
-def search_branches(word: str) -> list[Q]:
+class SearchBranch(NamedTuple):
+    """One way a search word may match: ``column`` (of the contacts table, or ``company`` for
+    the primary company's name) prefix-matching ``prefix``; ``q`` is the same as an ORM filter."""
+
+    column: str
+    prefix: str
+    q: Q
+
+
+def search_branches(word: str) -> list[SearchBranch]:
     """The index-backed prefix conditions one search word may match (any of them): first name,
     last name, email, phone prefixes (E.164 digits as typed, after the default country code,
-    and the word parsed as a national number), and the primary company's name — resolved first
-    to at most :func:`search_id_cap` company ids (MariaDB has no LIMIT in an IN subquery)."""
-    branches = [Q(first_name__istartswith=word), Q(last_name__istartswith=word), Q(email__istartswith=word)]
+    and the word parsed as a national number), and the live primary company's name."""
+    branches = [SearchBranch(column, word, Q(**{f"{column}__istartswith": word}))
+                for column in ("first_name", "last_name", "email")]
     digits = "".join(ch for ch in word if ch.isdigit())
     if len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
         prefixes = {f"+{digits}"}
@@ -198,12 +204,35 @@ def search_branches(word: str) -> list[Q]:
             prefixes.add(normalize_phone(word).e164)
         except InvalidPhoneNumber:
             pass
-        branches += [Q(phone__startswith=prefix) for prefix in sorted(prefixes)]
-    company_ids = list(Company.objects.live().filter(name__istartswith=word).order_by()
-                       .values_list("pk", flat=True)[: search_id_cap()])
-    if company_ids:
-        branches.append(Q(primary_company_id__in=company_ids))
+        branches += [SearchBranch("phone", prefix, Q(phone__startswith=prefix)) for prefix in sorted(prefixes)]
+    branches.append(SearchBranch("company", word, Q(primary_company__name__istartswith=word,
+                                                     primary_company__deleted_at__isnull=True)))
     return branches
+
+
+def search_ids(branches: list[SearchBranch]) -> set | None:
+    """The ids of the contacts (live or not; the caller scopes) any of ``branches`` matches, or
+    None when there are more than :func:`search_id_cap`. One statement: a UNION of one
+    ``LIMIT cap + 1`` range scan per branch on that column's own index (the company branch
+    from the company-name index through the primary-company index). Raw SQL because the list
+    runs it for every search word, and the ORM would build a query per branch."""
+    cap = search_id_cap()
+    qn = connection.ops.quote_name
+    like = connection.operators["istartswith"]  # "LIKE %s" (MySQL), with ESCAPE on SQLite
+    contacts, companies = qn(Contact._meta.db_table), qn(Company._meta.db_table)
+    parts, params = [], []
+    for number, branch in enumerate(branches):
+        if branch.column == "company":
+            inner = (f"SELECT c.id FROM {contacts} c INNER JOIN {companies} co ON co.id = c.primary_company_id "
+                     f"WHERE co.deleted_at IS NULL AND co.name {like}")
+        else:
+            inner = f"SELECT id FROM {contacts} WHERE {qn(branch.column)} {like}"
+        parts.append(f"SELECT id FROM ({inner} LIMIT {cap + 1}) b{number}")
+        params.append(connection.ops.prep_for_like_query(branch.prefix) + "%")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM ({' UNION '.join(parts)}) u LIMIT {cap + 1}", params)
+        found = {row[0] for row in cursor.fetchall()}
+    return None if len(found) > cap else found
 
 
 class Contact(models.Model):
