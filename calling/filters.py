@@ -51,9 +51,9 @@ class CallFilterSet(django_filters.FilterSet):
             match = Q(agent__name__icontains=word)
             for branch in search_branches(word):
                 # Only the lead's own columns: names and phone prefixes.
-                (key, term), = branch.children
-                if key.split("__")[0] in ("first_name", "last_name", "phone"):
-                    match |= Q(**{f"lead__{key}": term})
+                terms = dict(branch.children)
+                if any(key.split("__")[0] in ("first_name", "last_name", "phone") for key in terms):
+                    match |= Q(**{f"lead__{key}": term for key, term in terms.items()})
             queryset = queryset.filter(match)
         return queryset
 

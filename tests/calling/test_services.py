@@ -61,8 +61,8 @@ def test_tick_claims_only_due_leads():
 
 def test_tick_outside_business_hours_places_nothing():
     agent = AgentFactory(time_zone="Europe/Berlin", business_hours={"mon": [["09:00", "17:00"]]})
-    lead_for(agent)
     sunday = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
+    lead_for(agent, schedule_at=sunday - dt.timedelta(hours=1))  # due before both ticks, whatever today is
     monday_9_berlin = dt.datetime(2026, 11, 23, 8, tzinfo=dt.UTC)
     assert services.scheduler_tick(now=sunday, dispatch="none").claimed == 0
     assert services.scheduler_tick(now=monday_9_berlin, dispatch="none").claimed == 1

@@ -86,7 +86,9 @@ def test_default_ordering_is_newest_first_with_a_tie_breaker(manager, sales_user
     same = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
     leads = [LeadFactory(owner=sales_user, created_at=same) for _ in range(3)]
     assert list(_filter("", manager).qs) == sorted(leads, key=lambda lead: lead.pk, reverse=True)
-    assert list(_filter("ordering=score", manager).qs) == sorted(leads, key=lambda lead: lead.pk, reverse=True)
+    # An ascending sort breaks ties by ascending id (same direction: the index is read in order).
+    assert list(_filter("ordering=score", manager).qs) == sorted(leads, key=lambda lead: lead.pk)
+    assert list(_filter("ordering=-score", manager).qs) == sorted(leads, key=lambda lead: lead.pk, reverse=True)
 
 
 def test_search_and_q_alias(manager, sales_user):
