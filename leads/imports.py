@@ -11,9 +11,9 @@ The flow, shared by the API, the import page and ``manage.py import_leads``:
   file. It enqueues ``leads.import_leads_csv`` once the job row is committed.
 * :func:`import_run` claims the job with a conditional UPDATE (two workers never run one job),
   counts the rows in a quick first pass, then streams the stored file: each batch of
-  :data:`BATCH_SIZE` rows costs one query for existing emails, one for existing phones, one
-  multi-row INSERT of leads (:class:`_LeadWriter`) and a ``bulk_create`` of row errors, the
-  (owner, status) rollup and one UPDATE of the job's counters, all in one transaction. A re-run
+  :data:`BATCH_SIZE` rows costs one query for existing emails and one for existing phones, then
+  one multi-row INSERT of leads (:class:`_LeadWriter`) and a ``bulk_create`` of row errors, the
+  lead rollups and one UPDATE of the job's counters, all in one transaction. A re-run
   (task retry, :func:`import_resume_stalled`) skips the rows already counted in
   ``processed_rows``. No timeline entry is written per imported lead.
 * Rows that cannot become a lead (no name, unusable phone, bad date/score/value, a duplicate of
@@ -28,6 +28,7 @@ second thread while the next one is parsed (:class:`_BatchSink`).
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import itertools
@@ -809,12 +810,14 @@ def _duplicate_note(existing_id, existing_job_id, job: LeadImport) -> str:
     return str(existing_id)
 
 
-def _dedupe(batch: _Batch, ctx: _Context) -> list[tuple[int, dict, object]]:
-    """Drop (as row errors) leads that duplicate a live lead or an earlier row of the batch.
+def _dedupe(batch: _Batch, ctx: _Context, in_flight: list[tuple[dict, dict]]) -> list[tuple[int, dict]]:
+    """Keep the batch's leads that duplicate nothing; the others become row errors.
 
-    Two queries whatever the batch size: existing live emails, and existing live phones in the
-    job's agent group (``agent_id`` NULL is one group of its own, so re-imports are idempotent).
-    Earlier batches of the same file are already committed, so they are found by these queries.
+    A duplicate is a live lead with the same email, or the same phone in the job's agent group
+    (``agent_id`` NULL is one group of its own, so re-imports are idempotent) — two queries
+    whatever the batch size — or an earlier row of the file. Earlier batches that have committed
+    are found by the queries; those still on their way to the database are ``in_flight``
+    (``[({email: row}, {phone: row})]``, see :class:`_BatchSink`).
     """
     emails = {lead["live_email"] for _, lead in batch.leads if lead["live_email"]}
     phones = {lead["phone"] for _, lead in batch.leads if lead["phone"]}
@@ -835,8 +838,11 @@ def _dedupe(batch: _Batch, ctx: _Context) -> list[tuple[int, dict, object]]:
     phone_scope = " for this agent" if ctx.agent_id else ""
     seen_emails: dict[str, int] = {}
     seen_phones: dict[str, int] = {}
+    for earlier_emails, earlier_phones in in_flight:
+        seen_emails.update(earlier_emails)
+        seen_phones.update(earlier_phones)
     keep = []
-    for (row_no, lead), payload in zip(batch.leads, batch.payloads, strict=True):
+    for row_no, lead in batch.leads:
         email, phone = lead["live_email"], lead["phone"]
         if email and email in taken_emails:
             note = _duplicate_note(*taken_emails[email], ctx.job)
@@ -854,7 +860,7 @@ def _dedupe(batch: _Batch, ctx: _Context) -> list[tuple[int, dict, object]]:
                 seen_emails[email] = row_no
             if phone:
                 seen_phones[phone] = row_no
-            keep.append((row_no, lead, payload))
+            keep.append((row_no, lead))
     return keep
 
 
@@ -883,11 +889,11 @@ def _insert_one_by_one(writer: _LeadWriter, rows: list[tuple[int, dict, object]]
 def _commit_batch(batch: _Batch, ctx: _Context, expected: int) -> tuple[int, int]:
     """Write one batch and advance the job's counters, in one transaction; ``(ok, errors)``.
 
-    The first statement re-checks the claim (``processed_rows`` still ``expected``) and locks
-    the job row, so if another worker took the job over, this batch rolls back (_LostClaim)
-    instead of importing the same rows twice. Then: one query for taken emails, one for taken
-    phones, one multi-row INSERT of leads, one of row errors, the (owner, status) rollup, and
-    the job's counters.
+    The batch's leads are checked already (:func:`_dedupe`, by the reading thread). The first
+    statement re-checks the claim (``processed_rows`` still ``expected``) and locks the job
+    row, so if another worker took the job over, this batch rolls back (_LostClaim) instead of
+    importing the same rows twice. Then: one multi-row INSERT of leads, one of row errors, the
+    lead rollups, and the job's counters.
     """
     job = ctx.job
     now = timezone.now()
@@ -897,7 +903,7 @@ def _commit_batch(batch: _Batch, ctx: _Context, expected: int) -> tuple[int, int
         ).update(heartbeat_at=now)
         if not claimed:
             raise _LostClaim
-        rows = _dedupe(batch, ctx) if batch.leads else []
+        rows = [(row_no, lead, payload) for (row_no, lead), payload in zip(batch.leads, batch.payloads, strict=True)]
         leads = [lead for _, lead, _ in rows]
         if leads:
             try:
@@ -1041,6 +1047,12 @@ class _BatchSink:
         self.ctx, self.progress, self.total = ctx, progress, total
         self.expected, self.success, self.failed = job.processed_rows, job.success_count, job.error_count
         self.error: BaseException | None = None
+        # Batches handed on but maybe not committed yet, as (number, {email: row}, {phone: row}):
+        # the duplicate check of the next batch cannot see them in the database. At most the
+        # queue's two plus the one being written, so memory stays flat.
+        self.sent = 0
+        self.committed = 0  # batches committed so far (set by the writer)
+        self.in_flight: collections.deque[tuple[int, dict, dict]] = collections.deque()
         self.threaded = PIPELINE and connection.vendor != "sqlite" and not connection.in_atomic_block
         if self.threaded:
             self.queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
@@ -1051,6 +1063,7 @@ class _BatchSink:
     def _commit(self, batch: _Batch) -> None:
         ok, bad = _commit_batch(batch, self.ctx, self.expected)
         self.expected, self.success, self.failed = self.expected + batch.size, self.success + ok, self.failed + bad
+        self.committed += 1
         if self.progress:
             self.progress(ImportProgress(self.ctx.job.pk, self.total, self.expected, self.success, self.failed))
 
@@ -1066,6 +1079,19 @@ class _BatchSink:
             connections.close_all()  # this thread's own connection
 
     def put(self, batch: _Batch) -> None:
+        """Check ``batch`` for duplicates (here, on this thread's connection, while the writer
+        inserts the previous batch), build its INSERT payloads and hand it to the writer."""
+        committed = self.committed  # read before the queries: later commits are still in flight
+        while self.in_flight and self.in_flight[0][0] <= committed:
+            self.in_flight.popleft()
+        if batch.leads:
+            batch.leads = _dedupe(batch, self.ctx, [(emails, phones) for _, emails, phones in self.in_flight])
+        self.sent += 1
+        self.in_flight.append((
+            self.sent,
+            {lead["live_email"]: row_no for row_no, lead in batch.leads if lead["live_email"]},
+            {lead["phone"]: row_no for row_no, lead in batch.leads if lead["phone"]},
+        ))
         now = timezone.now()
         batch.payloads = self.ctx.writer.prepare([lead for _, lead in batch.leads], now)
         batch.created_day = created_day(now)

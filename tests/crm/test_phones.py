@@ -97,3 +97,60 @@ def test_every_phone_in_the_customers_csv_either_normalises_or_is_rejected_clean
                 assert len(parsed.extension) <= 10  # fits Lead.phone_extension
     # Nearly every real-world row is a possible number; only a few are impossible.
     assert kept > 19_000 and rejected < 1_000
+
+
+def _variants(digits: str) -> list[str]:
+    a, b, c = digits[:3], digits[3:6], digits[6:]
+    bodies = [digits, f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"({a}) {b}-{c}", f"({a}){b}-{c}", f"{a} {b} {c}",
+              f"1-{a}-{b}-{c}", f"1 {a} {b} {c}", f"1{digits}", f"+1-{a}-{b}-{c}", f"+1 ({a}) {b} {c}",
+              f"+1{digits}", f"001-{a}-{b}-{c}", f"+{digits}", f"+11{digits}", f"{a}-{b}-{c[:3]}",
+              f"{digits}5", f"0{digits}", f"+1 {a} {b} {c[:2]}"]
+    suffixes = ["", "x1", "x0551", " x 42", "X1234567", "x12345678", "ext. 45", "x", " #12"]
+    return [body + suffix for body in bodies for suffix in suffixes]
+
+
+@pytest.mark.parametrize("region", ["US", "CA", "GB", "DE"])
+def test_the_north_american_shortcut_agrees_with_libphonenumber(region):
+    """crm.phones skips phonenumbers.parse for plain North American numbers; wherever it takes
+    the shortcut, the result must be exactly what parse gives."""
+    import random
+
+    import phonenumbers
+
+    from crm.phones import _parse_nanp
+
+    rng = random.Random(4)
+    samples = ["2125550123", "4155552671", "0123456789", "1234567890", "9999999999", "2000000000"]
+    samples += ["".join(rng.choice("0123456789") for _ in range(10)) for _ in range(40)]
+    taken = 0
+    for digits in samples:
+        for text in _variants(digits):
+            fast = _parse_nanp(text, region)
+            if fast is None:
+                continue
+            taken += 1
+            assert fast == phonenumbers.parse(text, region), (text, region)
+    assert taken > 400  # the shortcut does take the common shapes (only "+1 …" ones outside +1 regions)
+
+
+def test_the_shortcut_covers_most_rows_of_the_customers_csv():
+    import csv
+    from pathlib import Path
+
+    from crm.phones import _parse_nanp
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "customers-10000.csv"
+    if not path.exists():
+        pytest.skip("shared data set not present")
+    import phonenumbers
+
+    taken = total = 0
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            for raw in (row["Phone 1"], row["Phone 2"]):
+                total += 1
+                fast = _parse_nanp(raw.strip(), "US")
+                if fast is not None:
+                    taken += 1
+                    assert fast == phonenumbers.parse(raw.strip(), "US"), raw
+    assert taken > total // 3

@@ -550,6 +550,33 @@ def test_a_worker_that_lost_its_claim_stops_without_importing_twice():
     assert LeadImport.objects.get(pk=job.pk).status == "running"  # still the other worker's
 
 
+@pytest.mark.django_db(transaction=True)
+def test_duplicates_across_batches_are_caught_while_earlier_batches_are_still_being_written():
+    # Outside a test transaction the MySQL import checks batch N+1 while its writer thread may
+    # still insert batch N, so a repeat of a row of N must be found in memory, not only in the
+    # database. The first ten rows of each batch repeat the phone (or email) of one of the last
+    # rows of the batch before.
+    rows = [f"L{i},+1415555{i:04d},l{i}@example.com" for i in range(5000)]
+    repeats = {}
+    for batch in range(1, 5):
+        for j in range(10):
+            i, earlier = batch * 1000 + j, batch * 1000 - 1 - j
+            rows[i] = (f"Again{i},+1415555{earlier:04d},again{i}@example.com" if j % 2 else
+                       f"Again{i},+1415666{i:04d},l{earlier}@example.com")
+            repeats[i + 2] = earlier + 2  # CSV row numbers: the header is row 1
+    content = ("first_name,phone,email\n" + "\n".join(rows) + "\n").encode()
+    job = imports.import_run(imports.import_create(user=None, file=upload("dups.csv", content), enqueue=False).pk)
+
+    assert (job.status, job.success_count, job.error_count) == ("completed", 4960, 40)
+    errors = dict(LeadImportError.objects.filter(job=job).values_list("row", "error"))
+    assert set(errors) == set(repeats)
+    for row, error in errors.items():
+        assert error.startswith("Duplicate: "), error
+        # Named as the earlier row while in flight, as the existing lead once committed.
+        assert f"as row {repeats[row]} of this file" in error or "imported earlier from this file" in error
+    assert Lead.objects.values("phone").distinct().count() == Lead.objects.count() == 4960
+
+
 def test_resume_stalled_requeues_dead_and_lost_jobs(django_capture_on_commit_callbacks):
     dead = imports.import_create(user=None, file=data_file("seed_example.csv"), enqueue=False)
     lost = imports.import_create(user=None, file=data_file("seed_example.csv"), enqueue=False)
