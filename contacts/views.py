@@ -79,7 +79,9 @@ def _list_context(request, filterset, default_ordering: str, column_spec, filter
         limit, offset = DEFAULT_LIMIT, 0
     counter = getattr(filterset, "count", None)  # the contact list's rollups
     count, exact = counter(queryset) if counter else count_rows(queryset)
-    rows = slice_page(queryset, limit, offset)
+    seek = getattr(filterset, "seek", None)  # a deep contact page starts at the day that holds it
+    start, offset_there = seek(queryset, offset, limit) if seek else (queryset, offset)
+    rows = slice_page(start, limit, offset_there)
     has_next = offset + limit < count or (not exact and len(rows) == limit)
     ordering = normalize_ordering(request.GET) or default_ordering
     columns = []

@@ -15,7 +15,7 @@ from django.db import connection
 from rest_framework import serializers
 
 from contacts.models import Company, Contact, ContactCompany
-from crm.api.pagination import DEFERRED_JOIN_OFFSET
+from crm.api.pagination import DEFERRED_JOIN_OFFSET, raw_rows
 from crm.models import Interaction
 
 #: What a list row reads from the contacts table (with the owner's names joined), in this order.
@@ -27,7 +27,13 @@ LIST_COLUMNS = (
 
 
 def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """ISO 8601 in UTC with a ``Z``: from an aware datetime (a model) or the naive UTC one a
+    raw database row holds (USE_TZ stores UTC)."""
+    if not value:
+        return None
+    if value.tzinfo is None:
+        return value.isoformat() + "Z"
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _contact_dict(row: Sequence, companies: list[dict], tags: list[str]) -> dict:
@@ -36,9 +42,9 @@ def _contact_dict(row: Sequence, companies: list[dict], tags: list[str]) -> dict
     The list and the detail both end here, so they answer the same JSON."""
     (pk, first_name, last_name, email, phone, extension, job_title, role, status, notes, owner_id, owner_first,
      owner_last, owner_username, primary_company_id, last_contacted, merged_into_id, created_at, updated_at) = row
-    primary = str(primary_company_id) if primary_company_id else None
+    primary = _uuid_text(primary_company_id) if primary_company_id else None
     return {
-        "id": str(pk),
+        "id": _uuid_text(pk),
         "name": f"{first_name} {last_name}".strip(),
         "first_name": first_name,
         "last_name": last_name,
@@ -57,7 +63,7 @@ def _contact_dict(row: Sequence, companies: list[dict], tags: list[str]) -> dict
         "companies": companies,
         "tags": sorted(tags),
         "last_contacted": _iso(last_contacted),
-        "merged_into_id": str(merged_into_id) if merged_into_id else None,
+        "merged_into_id": _uuid_text(merged_into_id) if merged_into_id else None,
         "created_at": _iso(created_at),
         "updated_at": _iso(updated_at),
     }
@@ -67,25 +73,29 @@ def contact_rows(queryset, limit: int, offset: int) -> list[dict]:
     """One page (``limit`` rows from ``offset``) of a filtered, ordered contact queryset as
     JSON-ready dicts, without model instances: the rows with their owners' names (one query; past
     ``DEFERRED_JOIN_OFFSET`` the page's ids are read from the ordering index first, then those
-    rows), then the page's company links with their companies, then its tags — four queries at
-    most whatever the number of companies and tags."""
+    rows), then the page's company links and tags in one more (:func:`companies_and_tags`) —
+    three queries at most whatever the number of companies and tags. Rows are read raw
+    (``crm.api.pagination.raw_rows``: the ORM builds the SQL, no converters run)."""
     columns = queryset.values_list(*LIST_COLUMNS)
     if offset < DEFERRED_JOIN_OFFSET or not queryset.query.order_by:
-        page = list(columns[offset: offset + limit])
+        page = raw_rows(columns[offset: offset + limit])
     else:
-        ids = list(queryset.values_list("pk", flat=True)[offset: offset + limit])
-        found = {row[0]: row for row in columns.filter(pk__in=ids).order_by()} if ids else {}
+        ids = [row[0] for row in raw_rows(queryset.values_list("pk")[offset: offset + limit])]
+        found = {row[0]: row for row in raw_rows(columns.filter(pk__in=ids).order_by())} if ids else {}
         page = [found[pk] for pk in ids if pk in found]
     if not page:
         return []
     companies, tags = companies_and_tags([row[0] for row in page])
-    return [_contact_dict(row, companies.get(str(row[0]), []), tags.get(str(row[0]), [])) for row in page]
+    return [_contact_dict(row, companies.get(_uuid_text(row[0]), []), tags.get(_uuid_text(row[0]), []))
+            for row in page]
 
 
 def _uuid_text(value) -> str:
-    """A UUID as its 36-character text, from the text MariaDB's native ``uuid`` returns or the
-    32 hex digits MySQL/SQLite store."""
-    return value if isinstance(value, str) and len(value) == 36 else str(uuid.UUID(str(value)))
+    """A UUID as its 36-character text, from a UUID, the text MariaDB's native ``uuid``
+    returns, or the 32 hex digits MySQL/SQLite store."""
+    if isinstance(value, str) and len(value) == 36:
+        return value
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
 def companies_and_tags(contact_ids: Sequence) -> tuple[dict, dict]:
@@ -103,7 +113,8 @@ def companies_and_tags(contact_ids: Sequence) -> tuple[dict, dict]:
         f"SELECT l.contact_id, l.company_id, l.role, c.name, c.domain FROM {qn(links)} l "
         f"INNER JOIN {qn(companies_table)} c ON c.id = l.company_id WHERE l.contact_id IN ({marks}) "
         f"UNION ALL SELECT t.contact_id, NULL, NULL, g.name, NULL FROM {qn(tag_links)} t "
-        f"INNER JOIN {qn(tags_table)} g ON g.id = t.tag_id WHERE t.contact_id IN ({marks})"
+        f"INNER JOIN {qn(tags_table)} g ON g.id = t.tag_id WHERE t.contact_id IN ({marks}) "
+        "ORDER BY 4, 2"  # by name (companies, then tags), then company id: a stable order
     )
     params = [Contact._meta.pk.get_db_prep_value(pk, connection) for pk in contact_ids]
     with connection.cursor() as cursor:
@@ -117,8 +128,6 @@ def companies_and_tags(contact_ids: Sequence) -> tuple[dict, dict]:
         else:
             companies[_uuid_text(contact_id)].append(
                 {"id": _uuid_text(company_id), "name": name, "domain": domain or None, "role": role})
-    for refs in companies.values():
-        refs.sort(key=lambda ref: (ref["name"], ref["id"]))
     return companies, tags
 
 
