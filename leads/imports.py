@@ -961,11 +961,55 @@ def _release(job: LeadImport) -> None:
         logger.warning("Could not release import %s after a database error", job.pk)
 
 
+COUNT_CHUNK_BYTES = 1024 * 1024
+
+
+def _count_lines_quickly(fileobj) -> int | None:
+    """The data rows of a CSV whose records are exactly its lines, counted a megabyte at a time
+    with byte-level searches (~10x quicker than parsing it); None when that may not hold — a
+    quote (a field may hold a line break), a carriage return without a line feed, UTF-16, a
+    blank first line, a line longer than the upload limit — and the caller parses instead.
+    Rows of nothing but delimiters are not counted, as :func:`import_count_rows` skips them."""
+    head = fileobj.read(SNIFF_BYTES)
+    if head.startswith(_UTF16_BOMS):
+        return None
+    first = head.split(b"\n", 1)[0].removeprefix(codecs.BOM_UTF8).decode("utf-8", "replace")
+    delimiter = _sniff_delimiter(first)
+    if not first.strip("\r" + delimiter):
+        return None
+    delimiter_bytes = delimiter.encode()
+    blank = re.compile(rb"(?m)^[" + re.escape(delimiter_bytes) + rb"\r]*\n")
+
+    def plain(text: bytes) -> bool:
+        return b'"' not in text and text.count(b"\r") == text.count(b"\r\n")
+
+    rows, carry, chunk = -1, b"", head  # -1: the header line is not a data row
+    while chunk:
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1
+        lines, carry = data[:cut], data[cut:]
+        if not plain(lines) or len(carry) > COUNT_CHUNK_BYTES * 16:
+            return None
+        rows += lines.count(b"\n") - len(blank.findall(lines))
+        chunk = fileobj.read(COUNT_CHUNK_BYTES)
+    if carry:  # the last line, without a line break
+        if not plain(carry):
+            return None
+        rows += bool(carry.strip(b"\r" + delimiter_bytes))
+    return max(rows, 0)
+
+
 def import_count_rows(job: LeadImport, *, limit: int | None = None) -> int:
     """The data rows of the job's file (blank lines excluded), counting at most ``limit + 1``.
 
-    The quick first pass that gives the progress bar its total. Raises ImportFileError.
+    The quick first pass that gives the progress bar its total: line breaks counted as bytes
+    when every line is one record (:func:`_count_lines_quickly`), else the file is parsed.
+    Raises ImportFileError.
     """
+    with job.file.open("rb") as fileobj:
+        quick = _count_lines_quickly(fileobj)
+    if quick is not None:
+        return quick if limit is None else min(quick, limit + 1)
     with job.file.open("rb") as fileobj, _open_rows(fileobj) as reader:
         next(reader, None)
         try:

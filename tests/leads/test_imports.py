@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
@@ -729,3 +730,39 @@ def test_an_unknown_or_inactive_agent_is_refused_before_any_job(api):
     with pytest.raises(CommandError, match="No calling agent"):
         call_command("import_leads", str(DATA / "seed_example.csv"), "--agent", str(unknown))
     assert LeadImport.objects.count() == 0 and Lead.objects.count() == 0
+
+
+@pytest.mark.parametrize("content", [
+    b"first_name,phone\nA,1\nB,2\n",
+    b"first_name,phone\nA,1\nB,2",  # no final line break
+    b"first_name,phone\r\nA,1\r\n\r\n,\r\nB,2\r\n",  # CRLF, a blank line, a delimiters-only line
+    b"\xef\xbb\xbffirst_name;phone\n\nA;1\n;;\n  \nB;2\n",  # BOM, semicolons, a spaces-only row counts
+    b"first_name\tphone\nA\t1\n\n",
+    b"first_name,phone\n",
+    b"first_name,phone",
+    b'first_name,notes\nA,"two\nlines"\nB,x\n',  # quoted line break: parsed instead
+    b"first_name,phone\rA,1\rB,2\r",  # old Mac line ends: parsed instead
+    b"\nfirst_name,phone\nA,1\n",  # blank first line: parsed instead
+])
+def test_the_quick_row_count_agrees_with_parsing(content):
+    job = LeadImport.objects.create(file=ContentFile(content, name="count.csv"))
+    with job.file.open("rb") as fileobj, imports._open_rows(fileobj) as reader:
+        next(reader, None)
+        parsed = sum(1 for row in reader if any(row))
+    assert imports.import_count_rows(job) == parsed
+    assert imports.import_count_rows(job, limit=0) == min(parsed, 1)
+    with job.file.open("rb") as fileobj:
+        quick = imports._count_lines_quickly(fileobj)
+    # Only the last three cases need the parser.
+    parses = b'"' in content or b"\rA" in content or content.startswith(b"\n")
+    assert (quick is None) == parses and quick in (None, parsed)
+
+
+def test_the_quick_row_count_spans_chunks(settings):
+    rows = "".join(f"Lead {i},+1415555{i % 10000:04d}\n" + ("\n" if i % 97 == 0 else "") for i in range(60_000))
+    content = ("first_name,phone\n" + rows).encode()
+    assert len(content) > 1_000_000  # more than one chunk
+    job = LeadImport.objects.create(file=ContentFile(content, name="big.csv"))
+    with job.file.open("rb") as fileobj:
+        assert imports._count_lines_quickly(fileobj) == 60_000
+    assert imports.import_count_rows(job) == 60_000
