@@ -205,3 +205,15 @@ def test_list_rows_are_the_detail_json(manager, sales_user):
     assert [c["name"] for c in row["companies"]] == ["Acme", "Globex"] and row["company"] == "Globex"
     assert row["tags"] == ["a", "b"] and row["phone_extension"] == "12" and row["last_contacted"]
     assert row["owner_name"] == sales_user.full_name
+
+
+def test_contacts_page_finds_deep_pages_like_the_api(client, manager, spread):
+    client.force_login(manager)
+    api = jwt_client(manager)
+    every = [str(c.pk) for c in spread]
+    with override_settings(CONTACT_DAY_SEEK_OFFSET=1):
+        for offset in (0, 7, 20, 33):
+            expected, _ = ids(api, f"limit=5&offset={offset}")
+            html = client.get(f"/contacts/?limit=5&offset={offset}").content.decode()
+            shown = sorted((html.find(f"/contacts/{pk}/"), pk) for pk in every if f"/contacts/{pk}/" in html)
+            assert [pk for _, pk in shown] == expected, offset
