@@ -193,6 +193,32 @@ def test_bad_bearer_token_is_401(header):
     assert set(response.json()) >= {"detail", "code"}
 
 
+def test_an_accepted_token_is_refused_once_it_expires(sales_user):
+    # Verified tokens are remembered by the process; that memory ends at the token's exp.
+    import time
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(sales_user)
+    token.set_exp(lifetime=timedelta(seconds=2))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/auth/me").status_code == 200
+    assert client.get("/api/v1/auth/me").status_code == 200  # the remembered verification
+    time.sleep(2.2)
+    response = client.get("/api/v1/auth/me")
+    assert response.status_code == 401
+
+
+def test_a_tampered_token_is_refused_even_after_the_real_one_was_accepted(api, sales_user):
+    assert api.get("/api/v1/auth/me").status_code == 200
+    header = api._credentials["HTTP_AUTHORIZATION"]
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION=header[:-3] + ("AAA" if not header.endswith("AAA") else "BBB"))
+    assert forged.get("/api/v1/auth/me").status_code == 401
+
+
 def test_session_login_works_for_the_api(sales_user):
     client = APIClient()
     client.force_login(sales_user)
