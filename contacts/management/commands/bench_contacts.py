@@ -20,8 +20,8 @@ Steps (``docs/benchmarks.md``, "Contacts at 1M", says what each figure means):
    benchmark created is deleted again and the rollups rebuilt, so every run reads the same data.
 5. Load (``wrk --latency``) on the contact list as the manager and as a sales user: first page,
    deep page, status, tag and company filters, a common and a rare search; the lead list's first
-   page; the ceilings (``/_bench/ping``, ``/_bench/leads-raw``) before and after. gunicorn is
-   always stopped.
+   page, deep page and common search beside them (its response cache off); the ceilings
+   (``/_bench/ping``, ``/_bench/leads-raw``) before and after. gunicorn is always stopped.
 """
 
 import json
@@ -353,8 +353,15 @@ class Command(BaseCommand):
     def _bench_list(self, server, tokens: dict, users: dict, opts) -> list[Table]:
         visible = {key: visible_contacts(users[key]) for key in ("bench_manager", "bench_sales")}
         cases = contact_scenarios(visible, busiest_company())
-        lead_cases = [listing.Scenario(f"{label}: lead list first page", key, "limit=20")
-                      for key, label in (("bench_manager", "manager"), ("bench_sales", "sales"))]
+        lead_cases = []
+        for key, label in (("bench_manager", "manager"), ("bench_sales", "sales")):
+            offset = listing.deep_offset(listing.visible_count(users[key]))
+            lead_cases += [
+                listing.Scenario(f"{label}: lead list first page", key, "limit=20"),
+                listing.Scenario(f"{label}: lead list deep page (offset {offset:,})", key, f"limit=20&offset={offset}"),
+                listing.Scenario(f"{label}: lead list search '{data.COMMON_PREFIX}'", key,
+                                 f"search={data.COMMON_PREFIX}&limit=20"),
+            ]
         self.log("Counting SQL queries per request (in-process)…")
         minted = {key: listing.mint_token(users[key]) for key in visible}
         for case in [*cases, *lead_cases]:
@@ -407,7 +414,7 @@ class Command(BaseCommand):
                      + (f" ({result.errors:,} failed)" if result.errors else ""))
             table.add(case.name, value, ceiling, P99_TARGET, p99)
             who = case.name.split(":")[0]
-            if case in lead_cases:
+            if case.name.endswith("lead list first page"):
                 lead_rps[who] = result.rps
             elif case.name.endswith("first page"):
                 ratio = result.rps / lead_rps[who] if lead_rps.get(who) else 0
