@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -294,6 +295,11 @@ class Command(BaseCommand):
                 signed = measure(signed_posts_script(run_file, wrk_opts["threads"]),
                                  warm_script=signed_posts_script(warm_file, wrk_opts["threads"]))
                 run_ceilings()
+        except BaseException:
+            self.log(f"gunicorn's log is kept in {scratch}")
+            raise
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
         finally:
             for path in (warm_file, run_file):
                 path.unlink(missing_ok=True)
