@@ -39,18 +39,31 @@ class Scenario:
     # > 0: every request of the load asks for a random page at offset 0..random_offsets (step 20),
     # so no two requests are likely the same and the list cache cannot answer them.
     random_offsets: int = 0
+    # True: every request carries a parameter no other request had (one the list ignores), so
+    # the same page is built afresh each time — the list cache cannot answer it.
+    uncached: bool = False
 
     def wrk_script(self) -> str | None:
-        """The wrk Lua script that varies the offset per request, or None for a fixed URL."""
-        if not self.random_offsets:
-            return None
-        return (
-            "math.randomseed(os.time())\n"
-            "request = function()\n"
-            f"  local offset = math.random(0, {self.random_offsets // 20}) * 20\n"
-            f'  return wrk.format(nil, "{self.path}&offset=" .. offset)\n'
-            "end\n"
-        )
+        """The wrk Lua script that varies each request (offset or cache-busting parameter), or
+        None for a fixed URL."""
+        if self.random_offsets:
+            return (
+                "math.randomseed(os.time())\n"
+                "request = function()\n"
+                f"  local offset = math.random(0, {self.random_offsets // 20}) * 20\n"
+                f'  return wrk.format(nil, "{self.path}&offset=" .. offset)\n'
+                "end\n"
+            )
+        if self.uncached:
+            return (
+                "math.randomseed(os.time())\n"
+                "local n = math.random(0, 1000000000)\n"
+                "request = function()\n"
+                "  n = n + 1\n"
+                f'  return wrk.format(nil, "{self.path}&nocache=" .. n)\n'
+                "end\n"
+            )
+        return None
 
     @property
     def path(self) -> str:
@@ -78,16 +91,22 @@ def deep_offset(visible: int, wanted: int = 100_000) -> int:
 
 
 def scenarios(users: dict, visible: dict) -> list[Scenario]:
-    """The list scenarios: manager (sees all) and sales (own + unassigned), five each."""
+    """The list scenarios, as a manager (sees all) and as a seller (own + unassigned)."""
     out = []
     for key, label in (("bench_manager", "manager"), ("bench_sales", "sales")):
         offset = deep_offset(visible[key])
+        last = max(visible[key] - 20, 0)
         out += [
             Scenario(f"{label}: first page", key, "limit=20", rps_target=FIRST_PAGE_TARGETS[0],
                      p99_target=FIRST_PAGE_TARGETS[1]),
+            Scenario(f"{label}: first page, built every time (uncacheable)", key, "limit=20", uncached=True),
             Scenario(f"{label}: deep page (offset {offset:,})", key, f"limit=20&offset={offset}"),
-            Scenario(f"{label}: random page, offset 0–{offset:,} (uncacheable)", key, "limit=20",
-                     random_offsets=offset),
+            Scenario(f"{label}: random page, offset 0–{last:,} (uncacheable)", key, "limit=20",
+                     random_offsets=last),
+            Scenario(f"{label}: random page oldest first, offset 0–{last:,} (uncacheable)", key,
+                     "limit=20&ordering=created_at", random_offsets=last),
+            Scenario(f"{label}: random page by score, offset 0–{last:,} (uncacheable)", key,
+                     "limit=20&ordering=-score", random_offsets=last),
             Scenario(f"{label}: status filter", key, "status=qualified&limit=20"),
             Scenario(f"{label}: search common prefix '{data.COMMON_PREFIX}'", key,
                      f"search={data.COMMON_PREFIX}&limit=20"),
