@@ -48,15 +48,22 @@ def _ordering_param(value: str) -> str:
     return ",".join(keys)
 
 
-def _day_holding(days: list[tuple[dt.date, int]], offset: int) -> tuple[dt.date, int] | None:
-    """From ``[(day, leads that day)]`` in list order: the day holding row ``offset`` and how
-    many rows the days before it hold; None past the end."""
+def _days_holding(days: list[tuple[dt.date, int]], offset: int, limit: int) -> tuple[dt.date, dt.date, int] | None:
+    """From ``[(day, leads that day)]`` in list order: the first and last day holding rows
+    ``offset`` to ``offset + limit`` and how many rows the days before the first hold; None past
+    the end."""
     before = 0
-    for day, n in days:
+    for i, (day, n) in enumerate(days):
         if before + n > offset:
-            return day, before
+            break
         before += n
-    return None
+    else:
+        return None
+    last, held = i, days[i][1]
+    while held < offset - before + limit and last + 1 < len(days):
+        last += 1
+        held += days[last][1]
+    return day, days[last][0], before
 
 
 class LeadFilterSet(django_filters.FilterSet):
@@ -205,8 +212,8 @@ class LeadFilterSet(django_filters.FilterSet):
         million leads:
 
         * in the default order (``created_at``, newest or oldest first) with only status/owner
-          filters, :class:`LeadStageDayCount` gives the day that holds row ``offset`` and how
-          many rows come before it; the page is read from that day on, skipping at most one
+          filters, :class:`LeadStageDayCount` gives the days that hold the page and how many
+          rows come before them; the page is read from those days alone, skipping at most one
           day's leads (``OFFSET 500000`` would walk half a million index entries);
         * otherwise, past half of an exact total, the rows are read from the other end;
         * otherwise ``OFFSET`` over the ordering's index (at most ``LEAD_COUNT_CAP`` rows deep
@@ -215,16 +222,17 @@ class LeadFilterSet(django_filters.FilterSet):
         ids = queryset.values_list("pk", flat=True)
         days = getattr(self, "_days", None)
         if days is not None and self._day_seek_direction(queryset, offset):
-            found = _day_holding(days, offset)
+            found = _days_holding(days, offset, limit)
             if found is None:
                 return []  # past the end
-            day, before = found
-            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-            if tuple(queryset.query.order_by)[0] == "-created_at":  # later days: the `before` rows
-                ids = ids.filter(created_at__lt=start + dt.timedelta(days=1))
-            else:
-                ids = ids.filter(created_at__gte=start)
-            offset -= before
+            first, last, before = found
+            # Both ends bounded: with only one, MariaDB may walk the index from the list's
+            # start and filter (a "ref" on deleted_at) instead of ranging over those days.
+            oldest, newest = sorted((first, last))
+            ids = ids.filter(created_at__gte=dt.datetime.combine(oldest, dt.time.min, tzinfo=dt.UTC),
+                             created_at__lt=dt.datetime.combine(newest, dt.time.min, tzinfo=dt.UTC)
+                             + dt.timedelta(days=1))
+            offset -= before  # the rows of the days before `first`
         elif exact and offset > total // 2 and offset >= settings.LEAD_DAY_SEEK_OFFSET:
             start = max(total - offset - limit, 0)
             rows = raw_rows(ids.reverse()[start : total - offset])

@@ -215,12 +215,16 @@ class Lead(models.Model):
             # id then owner after created_at: the default order scans this index alone, and a
             # sales user's scope (own + unassigned) filters from it without row lookups.
             models.Index(fields=["deleted_at", "created_at", "id", "owner"], name="lead_live_created_owner"),
-            models.Index(fields=["deleted_at", "updated_at"], name="lead_live_updated"),
-            models.Index(fields=["deleted_at", "last_interaction_at"], name="lead_live_last_inter"),
-            models.Index(fields=["deleted_at", "score"], name="lead_live_score"),
-            models.Index(fields=["deleted_at", "value"], name="lead_live_value"),
+            # The other orderings carry the owner after the id too: a seller's page (own +
+            # unassigned) is then filtered inside the index in the order's own sequence, where
+            # reading each row to check its owner took seconds for a deep page. (The id before
+            # the owner keeps "ORDER BY <column>, id" an index read, not a sort.)
+            models.Index(fields=["deleted_at", "updated_at", "id", "owner"], name="lead_live_updated"),
+            models.Index(fields=["deleted_at", "last_interaction_at", "id", "owner"], name="lead_live_last_inter"),
+            models.Index(fields=["deleted_at", "score", "id", "owner"], name="lead_live_score"),
+            models.Index(fields=["deleted_at", "value", "id", "owner"], name="lead_live_value"),
             # Ordering by name, and the last-name branch of a search (which reads live leads only).
-            models.Index(fields=["deleted_at", "last_name", "first_name"], name="lead_live_name"),
+            models.Index(fields=["deleted_at", "last_name", "first_name", "id", "owner"], name="lead_live_name"),
             models.Index(fields=["status", "deleted_at", "created_at"], name="lead_status_created"),
             # The dashboard's rollup of won/lost leads by the day they got there (revenue by close date).
             models.Index(fields=["status", "deleted_at", "status_changed_at"], name="lead_status_changed"),
