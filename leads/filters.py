@@ -22,7 +22,7 @@ from crm.filters import (
     OwnerFilter,
     normalize_ordering,
 )
-from leads.models import Lead, LeadStageCount, LeadStageDayCount
+from leads.models import Lead, LeadStageCount, LeadStageDayCount, LeadStageMonthCount
 
 # ordering parameter -> column. "name" (the full name seeds 000-002 show) sorts by last name,
 # then first name; "last_name" is an alias of it.
@@ -48,22 +48,26 @@ def _ordering_param(value: str) -> str:
     return ",".join(keys)
 
 
-def _days_holding(days: list[tuple[dt.date, int]], offset: int, limit: int) -> tuple[dt.date, dt.date, int] | None:
-    """From ``[(day, leads that day)]`` in list order: the first and last day holding rows
-    ``offset`` to ``offset + limit`` and how many rows the days before the first hold; None past
-    the end."""
+def _span_holding(buckets: list[tuple[dt.date, int]], offset: int, limit: int) -> tuple[dt.date, dt.date, int] | None:
+    """From ``[(bucket, leads in it)]`` (months or days, in list order): the first and last
+    bucket holding rows ``offset`` to ``offset + limit`` and how many rows the buckets before
+    the first hold; None past the end."""
     before = 0
-    for i, (day, n) in enumerate(days):
+    for i, (bucket, n) in enumerate(buckets):
         if before + n > offset:
             break
         before += n
     else:
         return None
-    last, held = i, days[i][1]
-    while held < offset - before + limit and last + 1 < len(days):
+    last, held = i, buckets[i][1]
+    while held < offset - before + limit and last + 1 < len(buckets):
         last += 1
-        held += days[last][1]
-    return day, days[last][0], before
+        held += buckets[last][1]
+    return bucket, buckets[last][0], before
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 class LeadFilterSet(django_filters.FilterSet):
@@ -175,19 +179,18 @@ class LeadFilterSet(django_filters.FilterSet):
             owners = [wanted] if owners is None or wanted in owners else []
         return owners, (data.get("status") or None)
 
-    def _day_seek_direction(self, queryset, offset: int) -> str | None:
-        """``"-day"``/``"day"`` when row ``offset`` is found through the day rollup (a deep page in
-        the default order, newest or oldest first, with only rollup filters), else None."""
+    def _seeks_by_day(self, queryset, offset: int) -> bool:
+        """Whether row ``offset`` is found through the month and day rollups: a deep page in the
+        default order (newest or oldest first) with only rollup filters."""
         if offset < settings.LEAD_DAY_SEEK_OFFSET or self.rollup_scope() is None:
-            return None
-        first = tuple(queryset.query.order_by)[:1]
-        return {("-created_at",): "-day", ("created_at",): "day"}.get(first)
+            return False
+        return tuple(queryset.query.order_by)[:1] in (("-created_at",), ("created_at",))
 
     def count(self, queryset=None, *, offset: int = 0) -> tuple[int, bool]:
         """``(total, exact)`` for the filtered list without ``COUNT(*)`` over the table.
 
         Status/owner filters (and the sales scope) are summed from :class:`LeadStageCount`, or
-        for a deep page (``offset``, see :meth:`page_ids`) from the per-day rows that page is
+        for a deep page (``offset``, see :meth:`page_ids`) from the per-month rows that page is
         then found with — one query either way; anything else counts at most
         ``LEAD_COUNT_CAP + 1`` matching rows.
         """
@@ -198,11 +201,12 @@ class LeadFilterSet(django_filters.FilterSet):
         owners, statuses = scope
         if owners == []:
             return 0, True
-        direction = self._day_seek_direction(queryset, offset)
-        if direction:
-            self._days = list(LeadStageDayCount.objects.scoped(owners, statuses).order_by(direction)
-                              .values_list("day").annotate(n=Sum("n")))
-            return sum(n for _, n in self._days), True
+        if self._seeks_by_day(queryset, offset):
+            newest_first = queryset.query.order_by[0] == "-created_at"
+            self._months = list(LeadStageMonthCount.objects.scoped(owners, statuses)
+                                .order_by("-month" if newest_first else "month")
+                                .values_list("month").annotate(n=Sum("n")))
+            return sum(n for _, n in self._months), True
         return LeadStageCount.objects.total_for(owners, statuses), True
 
     def page_ids(self, queryset, limit: int, offset: int, total: int, exact: bool) -> list:
@@ -212,27 +216,37 @@ class LeadFilterSet(django_filters.FilterSet):
         million leads:
 
         * in the default order (``created_at``, newest or oldest first) with only status/owner
-          filters, :class:`LeadStageDayCount` gives the days that hold the page and how many
-          rows come before them; the page is read from those days alone, skipping at most one
-          day's leads (``OFFSET 500000`` would walk half a million index entries);
+          filters, :class:`LeadStageMonthCount` (summed by :meth:`count`) gives the month that
+          holds row ``offset``, that month's :class:`LeadStageDayCount` rows the days that hold
+          the page and how many rows come before them; the page is read from those days alone,
+          skipping at most one day's leads (``OFFSET 500000`` would walk half a million index
+          entries);
         * otherwise, past half of an exact total, the rows are read from the other end;
         * otherwise ``OFFSET`` over the ordering's index (at most ``LEAD_COUNT_CAP`` rows deep
           when the total is not exact, i.e. for capped filters and searches).
         """
         ids = queryset.values_list("pk", flat=True)
-        days = getattr(self, "_days", None)
-        if days is not None and self._day_seek_direction(queryset, offset):
-            found = _days_holding(days, offset, limit)
+        months = getattr(self, "_months", None)
+        if months is not None and self._seeks_by_day(queryset, offset):
+            found = _span_holding(months, offset, limit)
             if found is None:
                 return []  # past the end
-            first, last, before = found
+            first_month, last_month, before = found
+            owners, statuses = self.rollup_scope()
+            newest_first = queryset.query.order_by[0] == "-created_at"
+            oldest, newest = sorted((first_month, last_month))
+            days = list(LeadStageDayCount.objects.scoped(owners, statuses)
+                        .filter(day__gte=oldest, day__lt=_next_month(newest))
+                        .order_by("-day" if newest_first else "day").values_list("day").annotate(n=Sum("n")))
+            offset -= before  # the rows of the months before `first_month`
+            first_day, last_day, before = _span_holding(days, offset, limit)
+            offset -= before  # and of its days before `first_day`
             # Both ends bounded: with only one, MariaDB may walk the index from the list's
             # start and filter (a "ref" on deleted_at) instead of ranging over those days.
-            oldest, newest = sorted((first, last))
+            oldest, newest = sorted((first_day, last_day))
             ids = ids.filter(created_at__gte=dt.datetime.combine(oldest, dt.time.min, tzinfo=dt.UTC),
                              created_at__lt=dt.datetime.combine(newest, dt.time.min, tzinfo=dt.UTC)
                              + dt.timedelta(days=1))
-            offset -= before  # the rows of the days before `first`
         elif exact and offset > total // 2 and offset >= settings.LEAD_DAY_SEEK_OFFSET:
             start = max(total - offset - limit, 0)
             rows = raw_rows(ids.reverse()[start : total - offset])

@@ -331,13 +331,15 @@ class LeadStageCount(models.Model):
 
 class LeadStageDayCount(models.Model):
     """Live leads per (owner, pipeline status, UTC day of ``created_at``), kept exact beside
-    :class:`LeadStageCount` by the same writes (``leads.services.stage_counts_bump``).
+    :class:`LeadStageCount` by the same writes (``leads.services.stage_counts_bump``), with
+    :class:`LeadStageMonthCount` above it.
 
-    What it is for: finding a deep page of the list in its default order (newest first, or
-    oldest first) without reading every row before it. Summing these rows newest day first
-    gives the day that holds row ``offset``; the page is then read from that day on with an
-    offset smaller than one day's leads (``LeadFilterSet.page_ids``). An ``OFFSET 500000``
-    walks half a million index entries (~90 ms at 1M leads); this walks at most a day's.
+    What they are for: finding a deep page of the list in its default order (newest first, or
+    oldest first) without reading every row before it. The month sums give the month that holds
+    row ``offset``, that month's day sums the day, and the page is then read from that day on
+    with an offset smaller than one day's leads (``LeadFilterSet.page_ids``). An ``OFFSET
+    500000`` walks half a million index entries (~90 ms at 1M leads); this reads a few
+    thousand counter rows.
     """
 
     owner_id = models.BigIntegerField()
@@ -350,11 +352,31 @@ class LeadStageDayCount(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner_id", "status", "day"],
                                                name="leadstagedaycount_owner_status_day")]
-        # Covers the page lookup (owners and statuses → per-day sums) without row reads.
-        indexes = [models.Index(fields=["owner_id", "status", "day", "n"], name="leadstagedaycount_cover")]
+        # Covers the page lookup (a month's days, any owners and statuses) without row reads.
+        indexes = [models.Index(fields=["day", "owner_id", "status", "n"], name="leadstagedaycount_day")]
 
     def __str__(self) -> str:
         return f"owner {self.owner_id or '-'} / {self.status} / {self.day}: {self.n}"
+
+
+class LeadStageMonthCount(models.Model):
+    """Live leads per (owner, pipeline status, UTC month of ``created_at``; ``month`` is its
+    first day): the upper tier of :class:`LeadStageDayCount`, kept by the same writes."""
+
+    owner_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Lead.Status.choices)
+    month = models.DateField()
+    n = models.BigIntegerField(default=0)
+
+    objects = StageCountQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner_id", "status", "month"],
+                                               name="leadstagemonthcount_owner_status_month")]
+        indexes = [models.Index(fields=["owner_id", "status", "month", "n"], name="leadstagemonthcount_cover")]
+
+    def __str__(self) -> str:
+        return f"owner {self.owner_id or '-'} / {self.status} / {self.month:%Y-%m}: {self.n}"
 
 
 class LeadImport(models.Model):

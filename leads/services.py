@@ -29,7 +29,7 @@ from crm.events import publish
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import listcache
-from leads.models import Lead, LeadStageCount, LeadStageDayCount
+from leads.models import Lead, LeadStageCount, LeadStageDayCount, LeadStageMonthCount
 
 # Fields a caller may set directly through lead_create / lead_update.
 PLAIN_FIELDS = (
@@ -199,8 +199,8 @@ def _add_to_count(model, key: dict, delta: int) -> None:
 
 def stage_counts_bump(deltas: dict[tuple[int | None, str, date], int]) -> None:
     """Apply ``{(owner_id or None, status, created day): +/-n}`` (see :func:`stage_key`) to the
-    lead rollups: :class:`LeadStageCount` per (owner, status) and :class:`LeadStageDayCount`
-    per (owner, status, day).
+    lead rollups: :class:`LeadStageCount` per (owner, status), :class:`LeadStageMonthCount` per
+    (owner, status, month) and :class:`LeadStageDayCount` per (owner, status, day).
 
     Call inside the transaction that changes the leads, so counts and rows commit together.
     Keys are sorted so concurrent writers lock counter rows in the same order (no deadlock).
@@ -208,14 +208,19 @@ def stage_counts_bump(deltas: dict[tuple[int | None, str, date], int]) -> None:
     """
     listcache.bump()
     per_stage: dict[tuple[int, str], int] = {}
+    per_month: dict[tuple[int, str, date], int] = {}
     per_day: dict[tuple[int, str, date], int] = {}
     for (owner_id, status, day), delta in deltas.items():
-        owner_id = owner_id or 0
+        owner_id, month = owner_id or 0, day.replace(day=1)
         per_stage[owner_id, status] = per_stage.get((owner_id, status), 0) + delta
+        per_month[owner_id, status, month] = per_month.get((owner_id, status, month), 0) + delta
         per_day[owner_id, status, day] = per_day.get((owner_id, status, day), 0) + delta
     for (owner_id, status), delta in sorted(per_stage.items()):
         if delta:
             _add_to_count(LeadStageCount, {"owner_id": owner_id, "status": status}, delta)
+    for (owner_id, status, month), delta in sorted(per_month.items()):
+        if delta:
+            _add_to_count(LeadStageMonthCount, {"owner_id": owner_id, "status": status, "month": month}, delta)
     for (owner_id, status, day), delta in sorted(per_day.items()):
         if delta:
             _add_to_count(LeadStageDayCount, {"owner_id": owner_id, "status": status, "day": day}, delta)
@@ -227,8 +232,8 @@ def _bump(lead: Lead, delta: int) -> None:
 
 @transaction.atomic
 def stage_counts_rebuild() -> int:
-    """Recompute both lead rollups (:class:`LeadStageCount`, :class:`LeadStageDayCount`) from the
-    live leads with one GROUP BY; returns the total.
+    """Recompute the lead rollups (:class:`LeadStageCount`, :class:`LeadStageMonthCount`,
+    :class:`LeadStageDayCount`) from the live leads with one GROUP BY; returns the total.
 
     For data written outside the services (bulk loads, benchmark seeding) and as a nightly
     reconciliation.
@@ -237,13 +242,21 @@ def stage_counts_rebuild() -> int:
                 .values("owner_id", "status", day=TruncDate("created_at", tzinfo=UTC))
                 .annotate(c=Count("pk")))
     per_stage: dict[tuple[int, str], int] = {}
+    per_month: dict[tuple[int, str, date], int] = {}
     for row in rows:
         key = (row["owner_id"] or 0, row["status"])
         per_stage[key] = per_stage.get(key, 0) + row["c"]
+        month = (*key, row["day"].replace(day=1))
+        per_month[month] = per_month.get(month, 0) + row["c"]
     LeadStageCount.objects.all().delete()
+    LeadStageMonthCount.objects.all().delete()
     LeadStageDayCount.objects.all().delete()
     LeadStageCount.objects.bulk_create(
         LeadStageCount(owner_id=owner_id, status=status, n=n) for (owner_id, status), n in per_stage.items()
+    )
+    LeadStageMonthCount.objects.bulk_create(
+        (LeadStageMonthCount(owner_id=owner_id, status=status, month=month, n=n)
+         for (owner_id, status, month), n in per_month.items()), batch_size=2000,
     )
     LeadStageDayCount.objects.bulk_create(
         (LeadStageDayCount(owner_id=row["owner_id"] or 0, status=row["status"], day=row["day"], n=row["c"])
