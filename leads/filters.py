@@ -52,18 +52,19 @@ def _span_holding(buckets: list[tuple[dt.date, int]], offset: int, limit: int) -
     """From ``[(bucket, leads in it)]`` (months or days, in list order): the first and last
     bucket holding rows ``offset`` to ``offset + limit`` and how many rows the buckets before
     the first hold; None past the end."""
-    before = 0
-    for i, (bucket, n) in enumerate(buckets):
+    before, first = 0, None
+    for i, (_, n) in enumerate(buckets):
         if before + n > offset:
+            first = i
             break
         before += n
-    else:
+    if first is None:
         return None
-    last, held = i, buckets[i][1]
+    last, held = first, buckets[first][1]
     while held < offset - before + limit and last + 1 < len(buckets):
         last += 1
         held += buckets[last][1]
-    return bucket, buckets[last][0], before
+    return buckets[first][0], buckets[last][0], before
 
 
 def _next_month(month: dt.date) -> dt.date:
