@@ -766,3 +766,52 @@ def test_the_quick_row_count_spans_chunks(settings):
     with job.file.open("rb") as fileobj:
         assert imports._count_lines_quickly(fileobj) == 60_000
     assert imports.import_count_rows(job) == 60_000
+
+
+TRICKY = (
+    'first_name,last_name,phone,email,company,notes,score,value,schedule_at,status\n'
+    'Zoë,"O\'Brien \\\\ Sons",+1 415 555 0101 x12,zoe@example.com,"Tab\tCo","two\nlines",10,"1,200.50",,contacted\n'
+    'Émile,Back\\slash,(415) 555-0102,emile@example.com,Acme 😀,"NULL",,"",2026-12-24T09:30:00Z,\n'
+    'Ann,,+44 20 7946 0958,,"",\\N,100,0,2026-12-24,Won\n'
+)
+
+
+def _stored(job) -> list[tuple]:
+    skip = {"id", "created_at", "updated_at", "status_changed_at", "import_job"}
+    fields = [f.attname for f in Lead._meta.concrete_fields if f.name not in skip]
+    return sorted(Lead.objects.filter(import_job=job).values_list(*fields))
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="LOAD DATA LOCAL is MySQL/MariaDB's")
+@pytest.mark.django_db(transaction=True)
+def test_load_data_stores_exactly_what_insert_stores(settings):
+    # The threaded MySQL import writes batches with LOAD DATA LOCAL (a tab-separated file);
+    # quotes, tabs, line breaks, backslashes, "NULL" and "\N" as text, emoji, NULLs, decimals,
+    # JSON and dates must land as the INSERT path stores them.
+    via_load = imports.import_run(imports.import_create(user=None, file=upload("t.csv", TRICKY.encode()),
+                                                        enqueue=False).pk)
+    loaded = _stored(via_load)
+    Lead.objects.all().delete()
+    settings.LEAD_IMPORT_LOAD_DATA = False
+    via_insert = imports.import_run(imports.import_create(user=None, file=upload("t.csv", TRICKY.encode()),
+                                                          enqueue=False).pk)
+    assert (via_load.success_count, via_insert.success_count) == (3, 3)
+    assert loaded == _stored(via_insert)
+    zoe = Lead.objects.get(email="zoe@example.com")
+    assert (zoe.last_name, zoe.company, zoe.custom_fields) == ("O'Brien \\\\ Sons", "Tab\tCo", {"notes": "two\nlines"})
+    assert Lead.objects.get(first_name="Ann").custom_fields == {"notes": "\\N"}
+    assert Lead.objects.get(first_name="Émile").custom_fields == {"notes": "NULL"}
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB's collation makes é equal e")
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_refuses_is_reported_not_dropped():
+    # The check in Python sees two different emails; the unique index (accent-insensitive
+    # collation) sees one. LOAD DATA LOCAL would skip the second row silently: the batch is
+    # retried row by row and that row reported.
+    content = "first_name,email\nA,a@example.com\nB,a@exámple.com\nC,c@example.com\n".encode()
+    job = imports.import_run(imports.import_create(user=None, file=upload("dup.csv", content), enqueue=False).pk)
+    assert (job.status, job.success_count, job.error_count) == ("completed", 2, 1)
+    error = LeadImportError.objects.get(job=job)
+    assert error.row == 3 and "already exists" in error.error
+    assert sorted(Lead.objects.values_list("first_name", flat=True)) == ["A", "C"]
