@@ -56,6 +56,13 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 3600},
     },
+    # The contact totals (per owner/status, day, tag, company) are kept by contacts.services; a
+    # nightly recount heals anything written around them. ~26 s at a million contacts.
+    "contacts.rebuild_counts": {
+        "task": "contacts.rebuild_counts",
+        "schedule": crontab(hour=3, minute=27),
+        "options": {"expires": 3600},
+    },
     # Seed 001 section 3: Meta campaigns and daily insights every 15 minutes, re-reading the
     # trailing window because attributed conversions keep arriving. Skips itself until Meta is
     # configured; a token error fails the run without retrying.

@@ -168,6 +168,9 @@ LEAD_DAY_SEEK_OFFSET = env.int("LEAD_DAY_SEEK_OFFSET", default=10_000)
 # second of INSERT) when the server allows it (MariaDB does by default; MySQL 8 needs
 # --local-infile=1). Only the import's own writer connection turns it on. False: INSERT only.
 LEAD_IMPORT_LOAD_DATA = env.bool("LEAD_IMPORT_LOAD_DATA", default=True)
+# The same two list settings for contacts (contacts/models.py search, contacts/filters.py pages).
+CONTACT_SEARCH_ID_CAP = env.int("CONTACT_SEARCH_ID_CAP", default=1_000)
+CONTACT_DAY_SEEK_OFFSET = env.int("CONTACT_DAY_SEEK_OFFSET", default=10_000)
 # Seconds a lead-list API response stays cached (leads/listcache.py; every lead write invalidates
 # it). On only with a shared cache (Redis): per-process caches could not see other processes' writes.
 LEAD_LIST_CACHE_SECONDS = env.int("LEAD_LIST_CACHE_SECONDS", default=10 if REDIS_URL else 0)

@@ -175,7 +175,7 @@ class ContactQuerySet(models.QuerySet):
 def search_id_cap() -> int:
     """A search word with more matching contacts than this (setting ``CONTACT_SEARCH_ID_CAP``,
     default 1,000) is filtered in the ordered scan instead of by ids."""
-    return getattr(settings, "CONTACT_SEARCH_ID_CAP", 1_000)
+    return settings.CONTACT_SEARCH_ID_CAP
 
 
 class SearchBranch(NamedTuple):

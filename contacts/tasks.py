@@ -1,6 +1,6 @@
 """Thin Celery tasks for contacts (STYLE.md 5).
 
-``contacts.rebuild_counts`` is meant for a nightly beat entry in ``config/schedule.py`` (beside
+``contacts.rebuild_counts`` runs nightly from ``config/schedule.py`` (beside
 ``leads.rebuild_stage_counts``).
 """
 
