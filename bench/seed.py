@@ -243,6 +243,45 @@ def raw_cursor():
     return cur
 
 
+def run_batches(produce, consume, *, name: str = "bench-producer") -> None:
+    """Build batches on a second thread while this one writes them (mysqlclient releases the
+    GIL during a query, so the two overlap on two cores). ``produce(put)`` calls ``put(batch)``
+    for each batch and stops when it returns False; ``consume(batch)`` writes one. An
+    exception on either side stops both and is raised here."""
+    batches: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            produce(put)
+            put(None)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the consumer
+            put(exc)
+
+    producer = threading.Thread(target=run, name=name, daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = batches.get(timeout=600)
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            consume(item)
+    finally:
+        stop.set()
+        producer.join(timeout=10)
+
+
 def seed(target: int, *, users: dict, batch: int = 2000, log=print, rng_seed: int = 20240101) -> SeedResult | None:
     """Insert leads (with timelines) until ``leads_lead`` holds ``target`` rows.
 
@@ -260,60 +299,38 @@ def seed(target: int, *, users: dict, batch: int = 2000, log=print, rng_seed: in
     times = data.spread(todo, now - timedelta(days=730), now, rng)
     lead_sql = _insert_sql("leads_lead", LEAD_COLUMNS)
     entry_sql = _insert_sql("crm_interaction", INTERACTION_COLUMNS)
-    batches: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
 
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def produce(put):
+        for at in range(0, todo, batch):
+            leads, entries = [], []
+            for i in range(existing + at, existing + min(at + batch, todo)):
+                lead, lead_entries = rows.build(i, next(times))
+                leads.append(lead)
+                entries.extend(lead_entries)
+            if not put((leads, entries)):
+                return
 
-    def produce():
-        # Builds batches on a second core while the main thread waits on MariaDB (mysqlclient
-        # releases the GIL during a query). ``None`` ends the stream; an exception is passed on.
-        try:
-            for at in range(0, todo, batch):
-                leads, entries = [], []
-                for i in range(existing + at, existing + min(at + batch, todo)):
-                    lead, lead_entries = rows.build(i, next(times))
-                    leads.append(lead)
-                    entries.extend(lead_entries)
-                if not put((leads, entries)):
-                    return
-            put(None)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the consumer
-            put(exc)
-
-    producer = threading.Thread(target=produce, name="bench-seed-producer", daemon=True)
     cur = raw_cursor()
     started = last_log = time.monotonic()
     done = n_entries = 0
+
+    def consume(item):
+        nonlocal done, n_entries, last_log
+        leads, entries = item
+        cur.executemany(lead_sql, leads)
+        cur.executemany(entry_sql, entries)
+        done += len(leads)
+        n_entries += len(entries)
+        if time.monotonic() - last_log > 5:
+            last_log = time.monotonic()
+            rate = done / (last_log - started)
+            log(f"  seeded {existing + done:,}/{target:,} leads ({rate:,.0f} leads/s, "
+                f"~{(todo - done) / rate:,.0f}s left)")
+
     try:
         cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
-        producer.start()
-        while True:
-            item = batches.get(timeout=600)
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            leads, entries = item
-            cur.executemany(lead_sql, leads)
-            cur.executemany(entry_sql, entries)
-            done += len(leads)
-            n_entries += len(entries)
-            if time.monotonic() - last_log > 5:
-                last_log = time.monotonic()
-                rate = done / (last_log - started)
-                log(f"  seeded {existing + done:,}/{target:,} leads ({rate:,.0f} leads/s, "
-                    f"~{(todo - done) / rate:,.0f}s left)")
+        run_batches(produce, consume, name="bench-seed-producer")
     finally:
-        stop.set()
-        producer.join(timeout=10)
         cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
         cur.close()
     seconds = time.monotonic() - started

@@ -17,9 +17,7 @@ companies have thousands of contacts), 12 % of those with a second company, 0–
 unassigned, 17.5 % per sales user, 10 % the manager).
 """
 
-import queue
 import random
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from bench import data
-from bench.seed import _insert_sql, _ts, _uuid_sql, raw_cursor
+from bench.seed import _insert_sql, _ts, _uuid_sql, raw_cursor, run_batches
 
 COMPANY_COLUMNS = (
     "id", "name", "domain", "live_domain", "website", "industry", "size", "phone", "address", "owner_id",
@@ -99,43 +97,6 @@ class SeedResult:
 def _owner_table(users: dict, rng: random.Random) -> list:
     sales = [users[n].pk for n in ("bench_sales", "bench_sales2", "bench_sales3", "bench_sales4")]
     return rng.choices([None, *sales, users["bench_manager"].pk], weights=[20, 17.5, 17.5, 17.5, 17.5, 10], k=4096)
-
-
-def _run_batches(produce, consume, log) -> None:
-    """Build batches on a second thread while this one waits on MariaDB (mysqlclient releases
-    the GIL during a query). ``produce(put)`` calls ``put(batch)``; an exception is passed on."""
-    batches: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run():
-        try:
-            produce(put)
-            put(None)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the consumer
-            put(exc)
-
-    producer = threading.Thread(target=run, name="bench-contacts-producer", daemon=True)
-    producer.start()
-    try:
-        while True:
-            item = batches.get(timeout=600)
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            consume(item)
-    finally:
-        stop.set()
-        producer.join(timeout=10)
 
 
 def seed_companies(target: int, *, users: dict, batch: int = 2000, rng_seed: int = 20240202) -> int:
@@ -304,7 +265,7 @@ def seed_contacts(target: int, *, users: dict, batch: int = 2000, log=print,
 
     try:
         cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
-        _run_batches(produce, consume, log)
+        run_batches(produce, consume, name="bench-contacts-producer")
     finally:
         cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
         cur.close()

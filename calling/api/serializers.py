@@ -4,10 +4,7 @@ these check types and shapes only."""
 from rest_framework import serializers
 
 from calling.models import Call
-
-
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
+from crm.api.formats import iso_utc
 
 
 class AgentSerializer(serializers.Serializer):
@@ -38,7 +35,7 @@ class AgentSerializer(serializers.Serializer):
     def get_next_open_at(self, agent) -> str | None:
         from django.utils import timezone
 
-        return _iso(agent.next_open(timezone.now()))
+        return iso_utc(agent.next_open(timezone.now()))
 
 
 def call_to_dict(call: Call, request=None) -> dict:
@@ -69,9 +66,9 @@ def call_to_dict(call: Call, request=None) -> dict:
         "recording_url": call.recording_url or None,
         "summary": call.summary,
         "ended_reason": call.ended_reason or None,
-        "started_at": _iso(call.started_at),
-        "ended_at": _iso(call.ended_at),
-        "created_at": _iso(call.created_at),
+        "started_at": iso_utc(call.started_at),
+        "ended_at": iso_utc(call.ended_at),
+        "created_at": iso_utc(call.created_at),
     }
 
 

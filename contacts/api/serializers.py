@@ -7,7 +7,6 @@ duplicates, owners, visibility of the company) are in ``contacts.services``. Out
 hand-written dicts: a list renders them 20 times a request and a bulk call 1,000 times.
 """
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -15,6 +14,7 @@ from django.db import connection
 from rest_framework import serializers
 
 from contacts.models import Company, Contact, ContactCompany
+from crm.api.formats import iso_utc, uuid_text
 from crm.api.pagination import DEFERRED_JOIN_OFFSET, raw_rows
 from crm.models import Interaction
 
@@ -26,25 +26,15 @@ LIST_COLUMNS = (
 )
 
 
-def _iso(value):
-    """ISO 8601 in UTC with a ``Z``: from an aware datetime (a model) or the naive UTC one a
-    raw database row holds (USE_TZ stores UTC)."""
-    if not value:
-        return None
-    if value.tzinfo is None:
-        return value.isoformat() + "Z"
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def _contact_dict(row: Sequence, companies: list[dict], tags: list[str]) -> dict:
     """The full contact as JSON-ready data from one row in :data:`LIST_COLUMNS` order, its
     company links (``company_ref`` dicts with the role, by company name) and its tag names.
     The list and the detail both end here, so they answer the same JSON."""
     (pk, first_name, last_name, email, phone, extension, job_title, role, status, notes, owner_id, owner_first,
      owner_last, owner_username, primary_company_id, last_contacted, merged_into_id, created_at, updated_at) = row
-    primary = _uuid_text(primary_company_id) if primary_company_id else None
+    primary = uuid_text(primary_company_id) if primary_company_id else None
     return {
-        "id": _uuid_text(pk),
+        "id": uuid_text(pk),
         "name": f"{first_name} {last_name}".strip(),
         "first_name": first_name,
         "last_name": last_name,
@@ -62,10 +52,10 @@ def _contact_dict(row: Sequence, companies: list[dict], tags: list[str]) -> dict
         "company": next((c["name"] for c in companies if c["id"] == primary), None) if primary else None,
         "companies": companies,
         "tags": sorted(tags),
-        "last_contacted": _iso(last_contacted),
-        "merged_into_id": _uuid_text(merged_into_id) if merged_into_id else None,
-        "created_at": _iso(created_at),
-        "updated_at": _iso(updated_at),
+        "last_contacted": iso_utc(last_contacted),
+        "merged_into_id": uuid_text(merged_into_id) if merged_into_id else None,
+        "created_at": iso_utc(created_at),
+        "updated_at": iso_utc(updated_at),
     }
 
 
@@ -86,16 +76,8 @@ def contact_rows(queryset, limit: int, offset: int) -> list[dict]:
     if not page:
         return []
     companies, tags = companies_and_tags([row[0] for row in page])
-    return [_contact_dict(row, companies.get(_uuid_text(row[0]), []), tags.get(_uuid_text(row[0]), []))
+    return [_contact_dict(row, companies.get(uuid_text(row[0]), []), tags.get(uuid_text(row[0]), []))
             for row in page]
-
-
-def _uuid_text(value) -> str:
-    """A UUID as its 36-character text, from a UUID, the text MariaDB's native ``uuid``
-    returns, or the 32 hex digits MySQL/SQLite store."""
-    if isinstance(value, str) and len(value) == 36:
-        return value
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
 def companies_and_tags(contact_ids: Sequence) -> tuple[dict, dict]:
@@ -124,10 +106,10 @@ def companies_and_tags(contact_ids: Sequence) -> tuple[dict, dict]:
     tags: dict = defaultdict(list)
     for contact_id, company_id, role, name, domain in rows:
         if company_id is None:
-            tags[_uuid_text(contact_id)].append(name)
+            tags[uuid_text(contact_id)].append(name)
         else:
-            companies[_uuid_text(contact_id)].append(
-                {"id": _uuid_text(company_id), "name": name, "domain": domain or None, "role": role})
+            companies[uuid_text(contact_id)].append(
+                {"id": uuid_text(company_id), "name": name, "domain": domain or None, "role": role})
     return companies, tags
 
 
@@ -169,7 +151,7 @@ def new_contact_to_dict(contact: Contact, tags: list[str] | None = None) -> dict
         "companies": [company_ref(company, "")] if company else [],
         "tags": sorted({t.strip().lower() for t in tags or [] if t.strip()}),
         "last_contacted": None, "merged_into_id": None,
-        "created_at": _iso(contact.created_at), "updated_at": _iso(contact.updated_at),
+        "created_at": iso_utc(contact.created_at), "updated_at": iso_utc(contact.updated_at),
     }
 
 
@@ -188,8 +170,8 @@ def company_to_dict(company: Company) -> dict:
         "owner_id": company.owner_id,
         "owner_name": owner.full_name if owner else None,
         "tags": sorted(tag.name for tag in company.tags.all()),
-        "created_at": _iso(company.created_at),
-        "updated_at": _iso(company.updated_at),
+        "created_at": iso_utc(company.created_at),
+        "updated_at": iso_utc(company.updated_at),
     }
 
 

@@ -23,13 +23,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.api.formats import iso_utc
 from crm.api.lookups import get_by_uuid_or_404
 from leads import imports
 from leads.models import LeadImport
-
-
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def import_to_dict(job: LeadImport, request=None, *, errors: list[dict] | None = None) -> dict:
@@ -64,9 +61,9 @@ def import_to_dict(job: LeadImport, request=None, *, errors: list[dict] | None =
         "source": job.source,
         "region": job.region or None,
         "created_by_id": job.created_by_id,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso_utc(job.created_at),
+        "started_at": iso_utc(job.started_at),
+        "finished_at": iso_utc(job.finished_at),
     })
     return body
 

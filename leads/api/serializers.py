@@ -15,6 +15,7 @@ from functools import lru_cache
 from django.db import connections
 from rest_framework import serializers
 
+from crm.api.formats import iso_utc, uuid_text
 from crm.models import Interaction, User
 from leads.models import Lead
 from leads.services import split_name
@@ -28,26 +29,6 @@ LEAD_COLUMNS = (
     "owner__username", "agent_id", "custom_fields", "ai_summary", "schedule_at", "attempts_count",
     "call_status", "disposition", "last_interaction_at", "status_changed_at", "created_at", "updated_at",
 )
-
-
-def _iso(value):
-    """ISO 8601 in UTC with a ``Z``: from an aware datetime (a model) or the naive UTC one a
-    raw database row holds (USE_TZ stores UTC)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.isoformat() + "Z"
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _uuid_text(value) -> str | None:
-    """A UUID as its 36-character text, from a UUID, the text MariaDB's native ``uuid`` gives,
-    or the 32 hex digits MySQL/SQLite store."""
-    if value is None:
-        return None
-    if isinstance(value, str) and len(value) == 36:
-        return value
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
 
 
 def _money(value) -> str:
@@ -67,7 +48,7 @@ def _lead_dict(row: Sequence) -> dict:
     if isinstance(custom_fields, (str, bytes)):  # a raw row holds the JSON text
         custom_fields = {} if custom_fields == "{}" else json.loads(custom_fields)
     return {
-        "id": _uuid_text(pk),
+        "id": uuid_text(pk),
         "name": f"{first_name} {last_name}".strip(),
         "first_name": first_name,
         "last_name": last_name,
@@ -84,18 +65,18 @@ def _lead_dict(row: Sequence) -> dict:
         "value": _money(value),
         "owner_id": owner_id,
         "owner_name": User.display_name(owner_first, owner_last, owner_username) if owner_id else None,
-        "agent_id": _uuid_text(agent_id),
+        "agent_id": uuid_text(agent_id),
         "custom_fields": custom_fields,
         "ai_summary": ai_summary,
-        "schedule_at": _iso(schedule_at),
+        "schedule_at": iso_utc(schedule_at),
         "attempts_count": attempts,
         "call_status": call_status,
         "disposition": disposition or None,
-        "last_interaction_at": _iso(last_interaction_at),
+        "last_interaction_at": iso_utc(last_interaction_at),
         "lastInteraction": last_interaction_at.date().isoformat() if last_interaction_at else None,
-        "status_changed_at": _iso(status_changed_at),
-        "created_at": _iso(created_at),
-        "updated_at": _iso(updated_at),
+        "status_changed_at": iso_utc(status_changed_at),
+        "created_at": iso_utc(created_at),
+        "updated_at": iso_utc(updated_at),
     }
 
 

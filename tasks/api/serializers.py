@@ -12,12 +12,9 @@ from collections.abc import Mapping
 from django.utils import timezone
 from rest_framework import serializers
 
+from crm.api.formats import iso_utc
 from crm.models import Notification, User
 from tasks.models import Process, Task
-
-
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def task_due_date(task: Task) -> str | None:
@@ -26,7 +23,7 @@ def task_due_date(task: Task) -> str | None:
         return None
     if task.due_all_day:
         return task.due_date.isoformat()
-    return _iso(task.due_at)
+    return iso_utc(task.due_at)
 
 
 def task_to_dict(task: Task, now=None) -> dict:
@@ -38,11 +35,11 @@ def task_to_dict(task: Task, now=None) -> dict:
         "title": task.title,
         "description": task.description,
         "due_date": task_due_date(task),
-        "due_at": _iso(task.due_at),
+        "due_at": iso_utc(task.due_at),
         "due_all_day": task.due_all_day,
         "priority": task.priority,
         "completed": task.completed,
-        "completed_at": _iso(task.completed_at),
+        "completed_at": iso_utc(task.completed_at),
         "is_overdue": task.is_overdue(now),
         "related_to_type": task.related_to_type,
         "related_to_id": str(task.related_to_id) if task.related_to_id else None,
@@ -51,8 +48,8 @@ def task_to_dict(task: Task, now=None) -> dict:
         "assignee_name": assignee.full_name if assignee else None,
         "created_by_id": task.created_by_id,
         "process_id": str(task.process_id) if task.process_id else None,
-        "created_at": _iso(task.created_at),
-        "updated_at": _iso(task.updated_at),
+        "created_at": iso_utc(task.created_at),
+        "updated_at": iso_utc(task.updated_at),
     }
 
 
@@ -114,13 +111,13 @@ def process_to_dict(process: Process) -> dict:
         "lead_name": lead.name if lead else None,
         "channel": process.channel,
         "last_action_id": str(process.last_action_id) if process.last_action_id else None,
-        "next_followup_datetime": _iso(process.next_followup_at),
+        "next_followup_datetime": iso_utc(process.next_followup_at),
         "interval_days": process.interval_days,
         "status": process.status,
         "created_by_id": process.created_by_id,
-        "last_fired_at": _iso(process.last_fired_at),
-        "created_at": _iso(process.created_at),
-        "updated_at": _iso(process.updated_at),
+        "last_fired_at": iso_utc(process.last_fired_at),
+        "created_at": iso_utc(process.created_at),
+        "updated_at": iso_utc(process.updated_at),
     }
 
 

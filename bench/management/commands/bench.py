@@ -22,27 +22,23 @@ Steps (see ``docs/benchmarks.md`` for what each figure means):
 """
 
 import os
-import signal
 import time
 from datetime import UTC, datetime
 
 from django.core.management import get_commands
-from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from bench import csvimport, listing, load, seed
+from bench.command import BenchCommand
 from bench.report import Table, Target, fmt_ms, fmt_num
 
 IMPORT_RSS_GROWTH = Target("<", 25, "MB")
 IMPORT_RATE = Target(">=", 10_000, "rows/s")
 
 
-def _terminate(signum, frame):
-    # Turn SIGTERM into an exception so every ``finally`` (stopping gunicorn) runs.
-    raise SystemExit(128 + signum)
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
     help = ("Seed N leads on MariaDB/MySQL and measure the lead list API (wrk against gunicorn) and the CSV "
             "import, beside this machine's ceilings.")
 
@@ -63,19 +59,6 @@ class Command(BaseCommand):
         parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
 
     # -- plumbing ---------------------------------------------------------------------------
-
-    def log(self, message: str) -> None:
-        self.stderr.write(message)
-        self.stderr.flush()
-
-    def handle(self, *args, **opts):
-        previous = signal.signal(signal.SIGTERM, _terminate)
-        try:
-            self._run(opts)
-        except (seed.BenchError, load.LoadError) as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
 
     def _run(self, opts):
         started = time.monotonic()

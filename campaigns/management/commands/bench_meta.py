@@ -27,7 +27,6 @@ import hmac
 import json
 import os
 import shutil
-import signal
 import tempfile
 import time
 import urllib.error
@@ -36,11 +35,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client, override_settings
 
 from bench import load
+from bench.command import BenchCommand
 from bench.report import Table, Target, fmt_ms, fmt_num
 from campaigns import services
 from campaigns.models import Campaign, LeadgenEvent, MetaSyncRun
@@ -55,9 +55,6 @@ WEBHOOK_TARGET = Target(">=", 300, "req/s")
 BODIES_PER_SECOND = 4000
 
 
-def _terminate(signum, frame):
-    # Turn SIGTERM into an exception so every ``finally`` (stopping gunicorn, cleaning up) runs.
-    raise SystemExit(128 + signum)
 
 
 def signed_body(leadgen_id: int) -> tuple[bytes, str]:
@@ -128,7 +125,7 @@ def purge_meta_queue() -> int:
         return conn.default_channel.queue_purge("meta") or 0
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
     help = "Benchmark the Meta sync and the Lead Ads webhook (wrk against gunicorn) beside this machine's ceilings."
 
     def add_arguments(self, parser):
@@ -144,19 +141,6 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=4,
                             help="gunicorn threads per worker (4, as docker-compose.yml; 1 = sync workers)")
         parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
-
-    def log(self, message: str) -> None:
-        self.stderr.write(message)
-        self.stderr.flush()
-
-    def handle(self, *args, **opts):
-        previous = signal.signal(signal.SIGTERM, _terminate)
-        try:
-            self._run(opts)
-        except load.LoadError as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
 
     def _run(self, opts):
         only = opts["only"]

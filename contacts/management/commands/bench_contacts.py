@@ -27,7 +27,6 @@ Steps (``docs/benchmarks.md``, "Contacts at 1M", says what each figure means):
 import json
 import os
 import random
-import signal
 import statistics
 import time
 import urllib.error
@@ -37,12 +36,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from bench import data, listing, load, seed
+from bench.command import BenchCommand
 from bench.report import Table, Target, fmt_ms, fmt_num
 from contacts import benchmark, services
 from contacts.models import Company, Contact, Tag
@@ -53,9 +52,6 @@ BULK_TARGET = Target("<", 1000, "ms")
 P99_TARGET = Target("<", 50, "ms")  # the lead list's "any page" target
 
 
-def _terminate(signum, frame):
-    # Turn SIGTERM into an exception so every ``finally`` (stopping gunicorn, cleaning up) runs.
-    raise SystemExit(128 + signum)
 
 
 @dataclass
@@ -140,7 +136,7 @@ def bulk_items(n: int, base: int, company_ids: list, rng: random.Random) -> list
     return items
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
     help = ("Seed N contacts on MariaDB/MySQL and measure the bulk create, the list/detail query counts and the "
             "contact list under load (wrk against gunicorn), beside the ceilings and the lead list.")
 
@@ -160,19 +156,6 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=2000, help="rows per INSERT statement when seeding")
         parser.add_argument("--explain", action="store_true", help="add EXPLAIN of every list query to the notes")
         parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
-
-    def log(self, message: str) -> None:
-        self.stderr.write(message)
-        self.stderr.flush()
-
-    def handle(self, *args, **opts):
-        previous = signal.signal(signal.SIGTERM, _terminate)
-        try:
-            self._run(opts)
-        except (seed.BenchError, load.LoadError) as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
 
     # -- the run ----------------------------------------------------------------------------
 
