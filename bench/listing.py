@@ -100,7 +100,8 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
             Scenario(f"{label}: first page", key, "limit=20", rps_target=FIRST_PAGE_TARGETS[0],
                      p99_target=FIRST_PAGE_TARGETS[1]),
             Scenario(f"{label}: first page, built every time (uncacheable)", key, "limit=20", uncached=True),
-            Scenario(f"{label}: deep page (offset {offset:,})", key, f"limit=20&offset={offset}"),
+            Scenario(f"{label}: deep page (offset {offset:,}, uncacheable)", key, f"limit=20&offset={offset}",
+                     uncached=True),
             Scenario(f"{label}: random page, offset 0–{last:,} (uncacheable)", key, "limit=20",
                      random_offsets=last),
             Scenario(f"{label}: random page oldest first, offset 0–{last:,} (uncacheable)", key,
@@ -109,11 +110,11 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
             # find a page without walking the index (docs/benchmarks.md).
             Scenario(f"{label}: random page by score, offset 0–{last:,} (uncacheable)", key,
                      "limit=20&ordering=-score", random_offsets=last, p99_target=None),
-            Scenario(f"{label}: status filter", key, "status=qualified&limit=20"),
-            Scenario(f"{label}: search common prefix '{data.COMMON_PREFIX}'", key,
-                     f"search={data.COMMON_PREFIX}&limit=20"),
-            Scenario(f"{label}: search rare full name '{data.RARE_FULL_NAME}'", key,
-                     f"search={quote(data.RARE_FULL_NAME)}&limit=20"),
+            Scenario(f"{label}: status filter (uncacheable)", key, "status=qualified&limit=20", uncached=True),
+            Scenario(f"{label}: search common prefix '{data.COMMON_PREFIX}' (uncacheable)", key,
+                     f"search={data.COMMON_PREFIX}&limit=20", uncached=True),
+            Scenario(f"{label}: search rare full name '{data.RARE_FULL_NAME}' (uncacheable)", key,
+                     f"search={quote(data.RARE_FULL_NAME)}&limit=20", uncached=True),
         ]
     return out
 

@@ -148,6 +148,11 @@ class LeadFilterSet(LeanFilterSet):
         queryset = queryset if queryset is not None else self.qs
         scope = self.rollup_scope()
         if scope is None:
+            if getattr(queryset.query, "search_bounded", False):
+                # At most search_id_cap() candidates: read the matching ones in list order once,
+                # which is the total and every page (page_ids slices it).
+                self._matches = [row[0] for row in raw_rows(queryset.values_list("pk", flat=True))]
+                return len(self._matches), True
             return queryset.fast_count()
         owners, statuses = scope
         if owners == []:
@@ -176,6 +181,9 @@ class LeadFilterSet(LeanFilterSet):
         * otherwise ``OFFSET`` over the ordering's index (at most ``LEAD_COUNT_CAP`` rows deep
           when the total is not exact, i.e. for capped filters and searches).
         """
+        matches = getattr(self, "_matches", None)
+        if matches is not None:  # a search narrowed to at most search_id_cap() leads (count)
+            return matches[offset : offset + limit]
         ids = queryset.values_list("pk", flat=True)
         months = getattr(self, "_months", None)
         if months is not None and self._seeks_by_day(queryset, offset):

@@ -7,7 +7,7 @@ Field names follow the seeds: 000/001 (``name``, ``status``, ``source``, ``score
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.db import connections, models
+from django.db import connection, connections, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -41,6 +41,24 @@ def search_branches(word: str) -> list[Q]:
             pass
         branches += [Q(phone__startswith=prefix) for prefix in sorted(prefixes)]
     return branches
+
+
+def search_ids(branches: list[Q]) -> set | None:
+    """The ids of the leads (live or not: the caller scopes) any of ``branches`` matches, or None
+    when there are more than :func:`search_id_cap`. One statement however many branches: a
+    UNION of each branch's ``LIMIT cap + 1`` range scan on its column's index (each built by
+    the ORM), where a query per branch cost a round trip each."""
+    cap = search_id_cap()
+    parts, params = [], []
+    for number, branch in enumerate(branches):
+        sql, branch_params = (Lead.objects.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1]
+                              .query.sql_with_params())
+        parts.append(f"SELECT * FROM ({sql}) b{number}")
+        params += branch_params
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({' UNION '.join(parts)}) u LIMIT {cap + 1}", params)
+        found = {row[0] for row in cursor.fetchall()}
+    return None if len(found) > cap else found
 
 
 class LeadQuerySet(models.QuerySet):
@@ -94,15 +112,7 @@ class LeadQuerySet(models.QuerySet):
         common: list[Q] = []
         for word in text.split()[:5]:
             branches = search_branches(word)
-            found: set | None = set()
-            cap = search_id_cap()
-            for branch in branches:
-                found.update(
-                    Lead.objects.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1]
-                )
-                if len(found) > cap:
-                    found = None
-                    break
+            found = search_ids(branches)
             if found is None:
                 match = Q()
                 for branch in branches:
@@ -116,8 +126,9 @@ class LeadQuerySet(models.QuerySet):
         for match in common:
             qs = qs.filter(match)
         # Capped only when no word was rare: with one rare word the candidates are at most
-        # search_id_cap() ids, cheap to count exactly.
+        # search_id_cap() ids, cheap to count exactly (search_bounded: a list may read them all).
         qs.query.search_capped = ids is None and bool(common)
+        qs.query.search_bounded = ids is not None
         return qs
 
     def fast_count(self) -> tuple[int, bool]:

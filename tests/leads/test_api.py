@@ -1029,7 +1029,8 @@ def _spread_leads(n: int) -> None:
 
 
 @pytest.mark.parametrize("ordering", ["", "-created_at", "created_at", "-score", "value"])
-@pytest.mark.parametrize("filters", [{}, {"status": "new,lost"}, {"owner": "none"}, {"source": "Manual"}])
+@pytest.mark.parametrize("filters", [{}, {"status": "new,lost"}, {"owner": "none"}, {"source": "Manual"},
+                                     {"search": "lead"}])
 def test_every_page_matches_a_plain_offset_whatever_the_strategy(manager, settings, ordering, filters):
     """Deep pages are read by day (default order, rollup filters), from the far end (past half an
     exact total) or by OFFSET; each must give exactly the rows an OFFSET over the list gives."""
