@@ -46,8 +46,11 @@ def search_branches(word: str) -> list[Q]:
 def search_ids(branches: list[Q]) -> set | None:
     """The ids of the leads (live or not: the caller scopes) any of ``branches`` matches, or None
     when there are more than :func:`search_id_cap`. One statement however many branches: a
-    UNION of each branch's ``LIMIT cap + 1`` range scan on its column's index (each built by
-    the ORM), where a query per branch cost a round trip each."""
+    ``UNION ALL`` of each branch's ``LIMIT cap + 1`` range scan on its column's index (each
+    built by the ORM), where a query per branch cost a round trip each. The whole statement
+    stops at ``2 × (cap + 1)`` rows: a word that common is too common for ids (a lead matching
+    two branches counts twice there, so a word can be judged common a little early — its
+    results are the same, only its total is then "more than" instead of exact)."""
     cap = search_id_cap()
     parts, params = [], []
     for number, branch in enumerate(branches):
@@ -56,9 +59,10 @@ def search_ids(branches: list[Q]) -> set | None:
         parts.append(f"SELECT * FROM ({sql}) b{number}")
         params += branch_params
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM ({' UNION '.join(parts)}) u LIMIT {cap + 1}", params)
-        found = {row[0] for row in cursor.fetchall()}
-    return None if len(found) > cap else found
+        cursor.execute(f"{' UNION ALL '.join(parts)} LIMIT {2 * (cap + 1)}", params)
+        rows = cursor.fetchall()
+    found = {row[0] for row in rows}
+    return None if len(rows) >= 2 * (cap + 1) or len(found) > cap else found
 
 
 class LeadQuerySet(models.QuerySet):
