@@ -58,6 +58,9 @@ def seed(*, count: int = 300, rng: random.Random, force: bool = False, stdout=No
     for i in range(count):
         with transaction.atomic():
             _lead(i, rng, owners, users, now)
+    # The services counted each lead on the day it was created (today); the back-dating above
+    # moved it, so the day/month rollups the deep pages are found with are recomputed.
+    services.stage_counts_rebuild()
     if stdout:
         stdout.write(f"Created {count} demo leads.")
     return users
