@@ -84,9 +84,12 @@ def _validate_items(items: list, serializer_class, *, partial: bool) -> list[dic
     if serializer.is_valid():
         return [dict(item) for item in serializer.validated_data]
     errors = serializer.errors
-    if isinstance(errors, dict):  # the list as a whole (not reached: _bulk_items checked it)
+    # Per item: {index: errors} (DRF >= 3.17's LIST_SERIALIZER_ERRORS_AS_DICT) or a list with
+    # one entry per item (before); string keys mean the list as a whole (_bulk_items checked it).
+    per_item = enumerate(errors) if isinstance(errors, list) else errors.items()
+    if isinstance(errors, dict) and not all(isinstance(index, int) for index in errors):
         raise services.BulkInvalid("Send a list of contacts.", extra={"errors": errors})
-    errors = {str(index): error for index, error in enumerate(errors) if error}
+    errors = {str(index): error for index, error in per_item if error}
     raise services.BulkInvalid(f"{len(errors)} of {len(items)} contacts are invalid; nothing was written.",
                                extra={"errors": errors})
 

@@ -311,6 +311,7 @@ def test_bulk_create_is_all_or_nothing_with_errors_named_by_index(api, own_conta
     ]
     body = assert_error(api.post(f"{CONTACTS}/bulk", {"contacts": items}, format="json"), 400, "bulk_invalid")
     assert set(body["errors"]) == {"1", "6"}  # type errors first: the service is not reached
+    assert body["detail"] == "2 of 7 contacts are invalid; nothing was written."
     assert "email" in body["errors"]["1"]
     assert snapshot() == before
 
@@ -343,6 +344,7 @@ def test_bulk_update_by_id_all_or_nothing(api, sales_user):
              {"id": str(contacts[1].pk), "phone": "x"}, {"status": "customer"}]
     body = assert_error(api.patch(f"{CONTACTS}/bulk", {"contacts": items}, format="json"), 400, "bulk_invalid")
     assert set(body["errors"]) == {"1", "2", "3"}
+    assert body["detail"].startswith("3 of 4 contacts are invalid")
     assert "id" in body["errors"]["1"] and "phone" in body["errors"]["2"] and "id" in body["errors"]["3"]
     assert snapshot() == before
 

@@ -100,6 +100,21 @@ def test_search_and_q_alias(manager, sales_user):
     assert list(_filter("search=alice+jones", manager).qs) == []
 
 
+def test_search_words_are_literal_prefixes_however_often_searched(manager, sales_user):
+    """``%``, ``_`` and ``\\`` in a word match themselves, on the first search of a branch
+    shape and on later ones (whose SQL is reused, only the prefix changes)."""
+    pct = LeadFactory(owner=sales_user, first_name="Ann", company="50%_Off Deals", phone="+14155550100")
+    plain = LeadFactory(owner=sales_user, first_name="Ben", company="50 Outlets", phone="+14155550199")
+    slash = LeadFactory(owner=sales_user, first_name="Cy", company="A\\B Corp", phone="+442071838750")
+    for _ in range(2):
+        assert list(_filter("search=50%25_", manager).qs) == [pct]
+        assert set(_filter("search=50", manager).qs) == {pct, plain}
+        assert list(_filter("search=a%5C", manager).qs) == [slash]
+        assert list(_filter("search=a_", manager).qs) == []
+        assert list(_filter("search=%2B1415555019", manager).qs) == [plain]
+        assert list(_filter("search=ann+50%25", manager).qs) == [pct]
+
+
 def test_count_matches_the_rows_for_rollup_and_capped_paths(manager, sales_user, other_sales_user):
     LeadFactory(owner=sales_user, status="new")
     LeadFactory(owner=sales_user, status="lost")
