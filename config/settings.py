@@ -174,6 +174,8 @@ CONTACT_DAY_SEEK_OFFSET = env.int("CONTACT_DAY_SEEK_OFFSET", default=10_000)
 # Seconds a lead-list API response stays cached (leads/listcache.py; every lead write invalidates
 # it). On only with a shared cache (Redis): per-process caches could not see other processes' writes.
 LEAD_LIST_CACHE_SECONDS = env.int("LEAD_LIST_CACHE_SECONDS", default=10 if REDIS_URL else 0)
+# The same for the contact list (contacts/listcache.py: any SQL write to a contacts table bumps it).
+CONTACT_LIST_CACHE_SECONDS = env.int("CONTACT_LIST_CACHE_SECONDS", default=10 if REDIS_URL else 0)
 # Newest cards per board column; the column's "more" link opens the filtered list.
 LEAD_BOARD_CARDS = env.int("LEAD_BOARD_CARDS", default=50)
 

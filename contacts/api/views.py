@@ -25,6 +25,7 @@ from contacts.api.serializers import (
     new_contact_to_dict,
 )
 from contacts.filters import CompanyFilterSet, ContactFilterSet
+from contacts.listcache import CONTACTS
 from contacts.models import Company, Contact
 from crm.api.lookups import get_by_uuid_or_404
 from crm.api.pagination import CRMPagination, count_rows, page_window
@@ -131,6 +132,11 @@ class ContactViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retr
         return contact_to_dict(self.get_queryset().get(pk=contact.pk))
 
     def list(self, request, *args, **kwargs):
+        """The filtered page, served as cached JSON while no contact write happened since
+        (contacts/listcache.py), else built by :meth:`_page`."""
+        return CONTACTS.respond(self, request, lambda: self._page(request))
+
+    def _page(self, request):
         """The filtered page: its total from the rollups (``count_rows``), its rows as dicts
         (:func:`contact_rows`: no model instances, tags and companies in one query each)."""
         queryset = self.filter_queryset(self.get_queryset())

@@ -3,7 +3,6 @@
 import uuid
 
 from django.db.models import Q
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -59,19 +58,8 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
 
     def list(self, request, *args, **kwargs):
         # Cached as rendered JSON (leads/listcache.py); the browsable API renders afresh.
-        renderer = request.accepted_renderer
-        key = listcache.page_key(request) if listcache.enabled() and renderer.format == "json" else None
-        if key:
-            content, version = listcache.lookup(key)
-            if content is not None:
-                return HttpResponse(content, content_type=renderer.media_type)
-        page = self.paginate_queryset(self.filter_queryset(Lead.objects.visible_to(request.user)))
-        response = self.get_paginated_response(page)
-        if key:
-            content = renderer.render(response.data, renderer.media_type, self.get_renderer_context())
-            listcache.put(key, content, version)
-            return HttpResponse(content, content_type=renderer.media_type)
-        return response
+        return listcache.LEADS.respond(self, request, lambda: self.get_paginated_response(
+            self.paginate_queryset(self.filter_queryset(Lead.objects.visible_to(request.user)))))
 
     def count_rows(self, queryset) -> tuple[int, bool]:
         """The list's total from the stage rollups (see LeadFilterSet.count); the timeline

@@ -15,6 +15,12 @@ from tests.contacts.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def built_pages(settings):
+    """These tests measure how a page is built: the response cache (test_listcache) stays off."""
+    settings.CONTACT_LIST_CACHE_SECONDS = 0
+
 CONTACTS = "/api/v1/contacts"
 NO_SEEK = 10**9
 
