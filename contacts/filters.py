@@ -20,6 +20,8 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from contacts.models import (
     Company,
@@ -48,6 +50,7 @@ class CSVTextField(forms.CharField):
         return [part.strip().lower() for part in (value or "").split(",") if part.strip()]
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TagFilter(django_filters.Filter):
     """Records carrying any of the named tags (no duplicates). A contact list with one tag joins
     that tag's links (one row per contact: the pair is unique), which ContactFilterSet then

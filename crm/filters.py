@@ -11,6 +11,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import extend_schema_field
 
 
 def normalize_ordering(params) -> str:
@@ -101,7 +102,11 @@ class OwnerFilter(django_filters.Filter):
         return qs.filter(owner_id=value)
 
 
+@extend_schema_field({"type": "string", "example": "2026-11-30",
+                      "description": "A date (YYYY-MM-DD) or an ISO 8601 date-time."})
 class DateBoundFilter(django_filters.Filter):
+    """A date-range bound taking a date or a date-time (:class:`DateOrDateTimeField`)."""
+
     field_class = DateOrDateTimeField
 
 
