@@ -9,8 +9,9 @@ from django.conf import settings
 
 
 def test_check_deploy_is_clean_in_production_settings():
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE is this test process's, not production's.
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DEBUG": "false",
         "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-enough-0123456789abcdef",
         "ALLOWED_HOSTS": "crm.example.com",
