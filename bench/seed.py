@@ -14,6 +14,7 @@ import queue
 import random
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -243,6 +244,19 @@ def raw_cursor():
     return cur
 
 
+@contextmanager
+def bulk_cursor():
+    """:func:`raw_cursor` with ``unique_checks`` and ``foreign_key_checks`` off for the session
+    (the seeders write rows that already satisfy both); restored and closed on exit."""
+    cur = raw_cursor()
+    try:
+        cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+        yield cur
+    finally:
+        cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
+        cur.close()
+
+
 def run_batches(produce, consume, *, name: str = "bench-producer") -> None:
     """Build batches on a second thread while this one writes them (mysqlclient releases the
     GIL during a query, so the two overlap on two cores). ``produce(put)`` calls ``put(batch)``
@@ -310,7 +324,6 @@ def seed(target: int, *, users: dict, batch: int = 2000, log=print, rng_seed: in
             if not put((leads, entries)):
                 return
 
-    cur = raw_cursor()
     started = last_log = time.monotonic()
     done = n_entries = 0
 
@@ -327,12 +340,8 @@ def seed(target: int, *, users: dict, batch: int = 2000, log=print, rng_seed: in
             log(f"  seeded {existing + done:,}/{target:,} leads ({rate:,.0f} leads/s, "
                 f"~{(todo - done) / rate:,.0f}s left)")
 
-    try:
-        cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+    with bulk_cursor() as cur:  # `consume` writes through it
         run_batches(produce, consume, name="bench-seed-producer")
-    finally:
-        cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
-        cur.close()
     seconds = time.monotonic() - started
     rebuild_rollups(log)
     return SeedResult(leads=todo, interactions=n_entries, seconds=seconds)

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from bench import data
-from bench.seed import _insert_sql, _ts, _uuid_sql, raw_cursor, run_batches
+from bench.seed import _insert_sql, _ts, _uuid_sql, bulk_cursor, run_batches
 
 COMPANY_COLUMNS = (
     "id", "name", "domain", "live_domain", "website", "industry", "size", "phone", "address", "owner_id",
@@ -113,9 +113,7 @@ def seed_companies(target: int, *, users: dict, batch: int = 2000, rng_seed: int
     now = datetime.now(UTC) - timedelta(minutes=10)
     times = data.spread(todo, now - timedelta(days=900), now - timedelta(days=1), rng)
     sql = _insert_sql("contacts_company", COMPANY_COLUMNS)
-    cur = raw_cursor()
-    try:
-        cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+    with bulk_cursor() as cur:
         rows = []
         for i in range(existing, target):
             a, b, c = rng.choice(data.COMPANY_A), rng.choice(data.COMPANY_B), rng.choice(data.COMPANY_C)
@@ -129,9 +127,6 @@ def seed_companies(target: int, *, users: dict, batch: int = 2000, rng_seed: int
                 rows = []
         if rows:
             cur.executemany(sql, rows)
-    finally:
-        cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
-        cur.close()
     return todo
 
 
@@ -248,7 +243,6 @@ def seed_contacts(target: int, *, users: dict, batch: int = 2000, log=print,
             if not put(parts):
                 return
 
-    cur = raw_cursor()
     last_log = time.monotonic()
 
     def consume(parts):
@@ -263,12 +257,8 @@ def seed_contacts(target: int, *, users: dict, batch: int = 2000, log=print,
             log(f"  seeded {existing + totals[0]:,}/{target:,} contacts ({rate:,.0f} contacts/s, "
                 f"~{(todo - totals[0]) / rate:,.0f}s left)")
 
-    try:
-        cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+    with bulk_cursor() as cur:  # `consume` writes through it
         run_batches(produce, consume, name="bench-contacts-producer")
-    finally:
-        cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
-        cur.close()
     seconds = time.monotonic() - started
     from contacts.services import contact_counts_rebuild
 
