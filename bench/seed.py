@@ -23,6 +23,7 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from bench import data
+from leads.order_buckets import name_key
 
 REDO_LOG_BYTES = 1024**3
 BUFFER_POOL_BYTES = 2 * 1024**3
@@ -42,7 +43,7 @@ LEAD_COLUMNS = (
     "id", "first_name", "last_name", "email", "live_email", "phone", "phone_extension", "phone_verified",
     "company", "job_title", "status", "source", "score", "value", "agent_id", "custom_fields", "ai_summary",
     "schedule_at", "attempts_count", "call_status", "disposition", "last_interaction_at", "status_changed_at",
-    "created_at", "updated_at", "deleted_at", "owner_id", "import_job_id",
+    "created_at", "updated_at", "deleted_at", "owner_id", "import_job_id", "name_key",
 )
 INTERACTION_COLUMNS = (
     "id", "kind", "direction", "subject", "body", "occurred_at", "metadata", "created_at", "lead_id", "user_id",
@@ -225,7 +226,7 @@ class LeadRows:
             rng.randrange(101), f"{rng.randrange(0, 5_000_000) / 100:.2f}", None, "{}", "",
             None, rng.randrange(1, 4) if called else 0, "done" if called else "new",
             rng.choice(("completed", "no_answer", "not_interested", "hung_up")) if called else "",
-            _ts(last_at), _ts(changed), _ts(created), _ts(last_at), deleted, owner, None,
+            _ts(last_at), _ts(changed), _ts(created), _ts(last_at), deleted, owner, None, name_key(last, first),
         )
         return lead, entries
 

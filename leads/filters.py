@@ -16,26 +16,27 @@ from django.db.models import Sum
 
 from crm.api.pagination import raw_rows
 from crm.filters import CSVChoiceFilter, DateBoundFilter, LeanFilterSet, OwnerFilter
-from leads.models import Lead, LeadStageCount, LeadStageDayCount, LeadStageMonthCount
+from leads import order_buckets
+from leads.models import Lead, LeadOrderCount, LeadStageCount, LeadStageDayCount, LeadStageMonthCount
 
 logger = logging.getLogger(__name__)
 
 # ordering parameter -> the columns it sorts by (each has an index led by deleted_at). "name"
-# (the full name seeds 000-002 show) sorts by last name, then first name; "last_name" is an
-# alias of it.
+# (the full name seeds 000-002 show) sorts by last name, then first name, without case or
+# accents (Lead.name_key); "last_name" is an alias of it.
 ORDERING_COLUMNS = {
     "created_at": ("created_at",),
     "updated_at": ("updated_at",),
     "last_interaction_at": ("last_interaction_at",),
     "score": ("score",),
     "value": ("value",),
-    "name": ("last_name", "first_name"),
+    "name": ("name_key",),
 }
 DEFAULT_ORDERING = "-created_at"
 
 
-def _span_holding(buckets: list[tuple[dt.date, int]], offset: int, limit: int) -> tuple[dt.date, dt.date, int] | None:
-    """From ``[(bucket, leads in it)]`` (months or days, in list order): the first and last
+def _span_holding(buckets: list[tuple], offset: int, limit: int) -> tuple | None:
+    """From ``[(bucket, leads in it)]`` (months, days or ordering buckets, in list order): the first and last
     bucket holding rows ``offset`` to ``offset + limit`` and how many rows the buckets before
     the first hold; None past the end."""
     before, first = 0, None
@@ -140,6 +141,14 @@ class LeadFilterSet(LeanFilterSet):
             return False
         return tuple(queryset.query.order_by)[:1] in (("-created_at",), ("created_at",))
 
+    def _bucket_ordering(self, queryset, offset: int) -> str | None:
+        """The ordering (an ``order_buckets.ORDERING_COLUMN`` key) whose :class:`LeadOrderCount`
+        rows find row ``offset``: a deep page, ordered by one of those columns, with only
+        rollup filters; else None."""
+        if offset < settings.LEAD_DAY_SEEK_OFFSET or self.rollup_scope() is None:
+            return None
+        return order_buckets.COLUMN_ORDERING.get(str(queryset.query.order_by[0]).lstrip("-"))
+
     def count(self, queryset=None, *, offset: int = 0) -> tuple[int, bool]:
         """``(total, exact)`` for the filtered list without ``COUNT(*)`` over the table.
 
@@ -166,6 +175,14 @@ class LeadFilterSet(LeanFilterSet):
                                 .order_by("-month" if newest_first else "month")
                                 .values_list("month").annotate(n=Sum("n")))
             return sum(n for _, n in self._months), True
+        ordering = self._bucket_ordering(queryset, offset)
+        if ordering is not None:
+            rows = (LeadOrderCount.objects.filter(ordering=ordering)
+                    .scoped(owners or [order_buckets.ALL_OWNERS], statuses)
+                    .order_by().values_list("bucket").annotate(n=Sum("n")))
+            descending = str(queryset.query.order_by[0]).startswith("-")
+            self._buckets = (ordering, sorted(((b, n) for b, n in rows if n), reverse=descending))
+            return sum(n for _, n in self._buckets[1]), True
         return LeadStageCount.objects.total_for(owners, statuses), True
 
     def page_ids(self, queryset, limit: int, offset: int, total: int, exact: bool) -> list:
@@ -180,6 +197,9 @@ class LeadFilterSet(LeanFilterSet):
           the page and how many rows come before them; the page is read from those days alone,
           skipping at most one day's leads (``OFFSET 500000`` would walk half a million index
           entries);
+        * in the other orderings with a rollup (score, value, name, updated_at,
+          last_interaction_at; ``leads.order_buckets``) likewise, from the
+          :class:`LeadOrderCount` buckets summed by :meth:`count`, skipping at most one bucket;
         * otherwise, past half of an exact total, the rows are read from the other end;
         * otherwise ``OFFSET`` over the ordering's index (at most ``LEAD_COUNT_CAP`` rows deep
           when the total is not exact, i.e. for capped filters and searches).
@@ -189,13 +209,19 @@ class LeadFilterSet(LeanFilterSet):
             return matches[offset : offset + limit]
         ids = queryset.values_list("pk", flat=True)
         months = getattr(self, "_months", None)
+        buckets = getattr(self, "_buckets", None)
+        seek = None
         if months is not None and self._seeks_by_day(queryset, offset):
-            page = self._day_seek_ids(queryset, ids, months, limit, offset)
+            seek = self._day_seek_ids
+        elif buckets is not None and self._bucket_ordering(queryset, offset) == buckets[0]:
+            seek = self._bucket_seek_ids
+        if seek is not None:
+            page = seek(queryset, ids, months if seek == self._day_seek_ids else buckets[1], limit, offset)
             if len(page) >= min(limit, total - offset):
                 return page
             # The rollups disagree with the table (rows written or moved outside the services,
             # healed by the nightly rebuild): a slow page beats a wrong one.
-            logger.warning("Lead day rollups out of step with leads_lead at offset %s; "
+            logger.warning("Lead rollups out of step with leads_lead at offset %s; "
                            "run manage.py rebuild_lead_counts", offset)
         elif exact and offset > total // 2 and offset >= settings.LEAD_DAY_SEEK_OFFSET:
             start = max(total - offset - limit, 0)
@@ -229,3 +255,15 @@ class LeadFilterSet(LeanFilterSet):
                          created_at__lt=dt.datetime.combine(newest, dt.time.min, tzinfo=dt.UTC)
                          + dt.timedelta(days=1))
         return [row[0] for row in raw_rows(ids[offset : offset + limit])]
+
+    def _bucket_seek_ids(self, queryset, ids, buckets: list, limit: int, offset: int) -> list:
+        """Rows ``offset`` … ``offset + limit`` read from the buckets that hold them
+        (``buckets``: ``[(label, leads)]`` in list order, from :meth:`count`); ``[]`` past
+        their end."""
+        found = _span_holding(buckets, offset, limit)
+        if found is None:
+            return []
+        first, last, before = found
+        ordering = self._buckets[0]
+        ids = ids.filter(order_buckets.span_filter(ordering, *sorted((first, last))))
+        return [row[0] for row in raw_rows(ids[offset - before : offset - before + limit])]

@@ -70,7 +70,9 @@ from crm.errors import ServiceError
 from crm.ids import uuid7
 from crm.models import User
 from crm.phones import InvalidPhoneNumber, normalize_phone
+from leads import order_buckets
 from leads.models import Lead, LeadImport, LeadImportError
+from leads.order_buckets import name_key
 from leads.services import AGENT_CHECKS, created_day, split_name, stage_counts_bump
 
 logger = logging.getLogger(__name__)
@@ -681,7 +683,8 @@ def _build_lead(row: list[str], ctx: _Context) -> dict:
                 custom[f"column_{col + 1}"] = row[col].strip()
 
     values.update(
-        live_email=email.lower() or None, phone=e164, phone_extension=extension, phone_verified=verified,
+        name_key=name_key(last, first), live_email=email.lower() or None,
+        phone=e164, phone_extension=extension, phone_verified=verified,
         status=status, score=_parse_score(score) if score else 0,
         value=_parse_value(value) if value else _ZERO,
         schedule_at=_parse_schedule(when) if when else ctx.default_schedule, custom_fields=custom,
@@ -724,7 +727,7 @@ class _LeadWriter:
     """
 
     # Row values that reach the database as they are (str, bool, int or None), in this order.
-    PLAIN = ("first_name", "last_name", "email", "live_email", "phone", "phone_extension", "phone_verified",
+    PLAIN = ("first_name", "last_name", "name_key", "email", "live_email", "phone", "phone_extension", "phone_verified",
              "company", "job_title", "source", "status", "score")
     # Set to the batch's "now", as their defaults (timezone.now, auto_now) would.
     STAMPS = ("created_at", "updated_at", "status_changed_at")
@@ -988,6 +991,7 @@ def _commit_batch(batch: _Batch, ctx: _Context, expected: int) -> tuple[int, int
                 key = (ctx.owner_id, lead["status"], batch.created_day)
                 deltas[key] = deltas.get(key, 0) + 1
             stage_counts_bump(deltas)
+            order_buckets.bump(order_buckets.created_deltas(leads, ctx.owner_id, batch.stamped_at))
         LeadImport.objects.filter(pk=job.pk).update(
             processed_rows=F("processed_rows") + batch.size,
             success_count=F("success_count") + len(leads),

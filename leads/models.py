@@ -7,13 +7,14 @@ Field names follow the seeds: 000/001 (``name``, ``status``, ``source``, ``score
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.db import connection, connections, models
+from django.db import connection, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.fields import BinaryCharField
 from crm.ids import uuid7
 from crm.phones import InvalidPhoneNumber, normalize_phone
-from leads import listcache
+from leads import listcache, order_buckets
 
 
 def search_id_cap() -> int:
@@ -97,19 +98,69 @@ class LeadQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         listcache.bump()
-        return super().update(**kwargs)
+        if not order_buckets.KEY_FIELDS & set(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            before = self._order_states()
+            rows = self.model.objects.using(self.db).filter(pk__in=before)
+            done = models.QuerySet.update(rows, **kwargs)
+            if {"first_name", "last_name"} & set(kwargs):  # the names may be expressions: reread them
+                renamed = list(rows.only("pk", "first_name", "last_name"))
+                for lead in renamed:
+                    lead.name_key = order_buckets.name_key(lead.last_name, lead.first_name)
+                models.QuerySet.bulk_update(rows, renamed, ["name_key"])
+            self._bump_order_counts(before, rows)
+        return done
 
-    def bulk_create(self, *args, **kwargs):
+    def bulk_create(self, objs, *args, **kwargs):
         listcache.bump()
-        return super().bulk_create(*args, **kwargs)
+        objs = list(objs)
+        for obj in objs:
+            obj.name_key = order_buckets.name_key(obj.last_name, obj.first_name)
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            deltas = order_buckets.Counter()
+            for obj in created:
+                deltas.update(order_buckets.state_deltas(None, obj.order_state()))
+            order_buckets.bump(deltas, using=self.db)
+        return created
 
-    def bulk_update(self, *args, **kwargs):
+    def bulk_update(self, objs, fields, *args, **kwargs):
         listcache.bump()
-        return super().bulk_update(*args, **kwargs)
+        objs, fields = list(objs), set(fields)
+        if {"first_name", "last_name"} & fields:
+            for obj in objs:
+                obj.name_key = order_buckets.name_key(obj.last_name, obj.first_name)
+            fields.add("name_key")
+        if not order_buckets.KEY_FIELDS & fields:
+            return super().bulk_update(objs, fields, *args, **kwargs)
+        with transaction.atomic(using=self.db):
+            rows = self.model.objects.using(self.db).filter(pk__in=[obj.pk for obj in objs])
+            before = rows._order_states()
+            done = super().bulk_update(objs, fields, *args, **kwargs)
+            self._bump_order_counts(before, rows)
+        return done
 
     def delete(self):
         listcache.bump()
-        return super().delete()
+        with transaction.atomic(using=self.db):
+            before = self.filter(deleted_at__isnull=True)._order_states()
+            deleted = super().delete()
+            order_buckets.bump(sum((order_buckets.state_deltas(state, None) for state in before.values()),
+                                   order_buckets.Counter()), using=self.db)
+        return deleted
+
+    def _order_states(self) -> dict:
+        """``{pk: values of order_buckets.STATE_FIELDS}`` of these rows, locked until the
+        transaction ends (their bucket counts change with them)."""
+        rows = self.order_by().select_for_update().values_list("pk", *order_buckets.STATE_FIELDS)
+        return {row[0]: row[1:] for row in rows}
+
+    def _bump_order_counts(self, before: dict, rows) -> None:
+        deltas = order_buckets.Counter()
+        for pk, *after in rows.order_by().values_list("pk", *order_buckets.STATE_FIELDS):
+            deltas.update(order_buckets.state_deltas(before[pk], tuple(after)))
+        order_buckets.bump(deltas, using=rows.db)
 
     def live(self):
         return self.filter(deleted_at__isnull=True)
@@ -209,6 +260,9 @@ class Lead(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     first_name = models.CharField(max_length=150)
     last_name = models.CharField(max_length=150, blank=True, default="")
+    # Sort key of the name (last, then first; no case or accents): ordering=name sorts by it,
+    # in code point order on every backend (leads.order_buckets.name_key). Set by save().
+    name_key = BinaryCharField(max_length=order_buckets.NAME_KEY_LENGTH, default="", editable=False)
     email = models.EmailField(max_length=254, blank=True, default="")
     live_email = models.CharField(max_length=254, null=True, blank=True, unique=True, editable=False)
     phone = models.CharField(max_length=20, blank=True, default="")
@@ -265,7 +319,7 @@ class Lead(models.Model):
             models.Index(fields=["deleted_at", "score", "id", "owner"], name="lead_live_score"),
             models.Index(fields=["deleted_at", "value", "id", "owner"], name="lead_live_value"),
             # Ordering by name, and the last-name branch of a search (which reads live leads only).
-            models.Index(fields=["deleted_at", "last_name", "first_name", "id", "owner"], name="lead_live_name"),
+            models.Index(fields=["deleted_at", "name_key", "id", "owner"], name="lead_live_name_key"),
             models.Index(fields=["status", "deleted_at", "created_at"], name="lead_status_created"),
             # The dashboard's rollup of won/lost leads by the day they got there (revenue by close date).
             models.Index(fields=["status", "deleted_at", "status_changed_at"], name="lead_status_changed"),
@@ -304,16 +358,41 @@ class Lead(models.Model):
         email = (self.email or "").strip().lower()
         self.live_email = email if email and self.deleted_at is None else None
 
+    def order_state(self) -> tuple:
+        """This lead's values of ``order_buckets.STATE_FIELDS`` (which list buckets it counts in)."""
+        return tuple(getattr(self, name) for name in order_buckets.STATE_FIELDS)
+
     def save(self, *args, **kwargs):
+        """Save, keeping ``live_email``, ``name_key`` and the list's bucket counts
+        (``LeadOrderCount``) in step, in one transaction. The row's previous state is read
+        (and locked) first: an instance loaded earlier may be stale."""
         self.sync_live_email()
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "live_email", "updated_at"}
+        self.name_key = order_buckets.name_key(self.last_name, self.first_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            update_fields = kwargs["update_fields"] = {*update_fields, "live_email", "updated_at", "name_key"}
         listcache.bump()
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using):
+            before = None
+            if not self._state.adding:
+                before = Lead.objects.using(using).filter(pk=self.pk)._order_states().get(self.pk)
+            super().save(*args, **kwargs)
+            after = self.order_state()
+            if before is not None and update_fields is not None:
+                # Columns the save did not write keep the row's values, whatever this instance holds.
+                written = {self._meta.get_field(name).attname for name in update_fields}
+                after = tuple(new if name in written else old
+                              for name, old, new in zip(order_buckets.STATE_FIELDS, before, after, strict=True))
+            order_buckets.bump(order_buckets.state_deltas(before, after), using=using)
 
     def delete(self, *args, **kwargs):
         listcache.bump()
-        return super().delete(*args, **kwargs)
+        with transaction.atomic(using=kwargs.get("using") or "default"):
+            before = Lead.objects.filter(pk=self.pk)._order_states().get(self.pk)
+            deleted = super().delete(*args, **kwargs)
+            order_buckets.bump(order_buckets.state_deltas(before, None))
+        return deleted
 
 
 class StageCountQuerySet(models.QuerySet):
@@ -418,6 +497,39 @@ class LeadStageMonthCount(models.Model):
 
     def __str__(self) -> str:
         return f"owner {self.owner_id or '-'} / {self.status} / {self.month:%Y-%m}: {self.n}"
+
+
+class LeadOrderCount(models.Model):
+    """Live leads per (list ordering, owner, pipeline status, bucket of that ordering's column):
+    how a deep page in an order other than ``created_at`` is found without walking the index
+    (``leads.order_buckets`` defines the buckets; ``LeadFilterSet.page_ids`` reads them).
+
+    ``owner_id`` 0 is unassigned and -1 (``order_buckets.ALL_OWNERS``) the sum over every owner,
+    so a manager's page sums one row per (status, bucket). Kept by the lead model's writers in
+    the same transaction, rebuilt nightly by ``manage.py rebuild_lead_counts``.
+    """
+
+    class Ordering(models.TextChoices):
+        SCORE = "score", "Score"
+        VALUE = "value", "Value"
+        NAME = "name", "Name"
+        UPDATED_AT = "updated_at", "Last updated"
+        LAST_INTERACTION_AT = "last_interaction_at", "Last interaction"
+
+    ordering = models.CharField(max_length=24, choices=Ordering.choices)
+    owner_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Lead.Status.choices)
+    bucket = BinaryCharField(max_length=16)
+    n = models.BigIntegerField(default=0)
+
+    objects = StageCountQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ordering", "owner_id", "status", "bucket"],
+                                               name="leadordercount_key")]
+
+    def __str__(self) -> str:
+        return f"{self.ordering} / owner {self.owner_id} / {self.status} / {self.bucket!r}: {self.n}"
 
 
 class LeadImport(models.Model):

@@ -28,8 +28,8 @@ from crm.errors import DuplicateRecord, ServiceError
 from crm.events import publish
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
-from leads import listcache
-from leads.models import Lead, LeadStageCount, LeadStageDayCount, LeadStageMonthCount
+from leads import listcache, order_buckets
+from leads.models import Lead, LeadOrderCount, LeadStageCount, LeadStageDayCount, LeadStageMonthCount
 
 # Fields a caller may set directly through lead_create / lead_update.
 PLAIN_FIELDS = (
@@ -230,14 +230,22 @@ def _bump(lead: Lead, delta: int) -> None:
     stage_counts_bump({stage_key(lead): delta})
 
 
-@transaction.atomic
 def stage_counts_rebuild() -> int:
     """Recompute the lead rollups (:class:`LeadStageCount`, :class:`LeadStageMonthCount`,
-    :class:`LeadStageDayCount`) from the live leads with one GROUP BY; returns the total.
+    :class:`LeadStageDayCount` with one GROUP BY, then the list orderings' bucket counts,
+    :class:`LeadOrderCount`, in primary-key chunks); returns the live leads counted.
 
     For data written outside the services (bulk loads, benchmark seeding) and as a nightly
     reconciliation.
     """
+    total = _stage_counts_rebuild()
+    order_buckets.rebuild_order_counts(Lead, LeadOrderCount)
+    listcache.bump()
+    return total
+
+
+@transaction.atomic
+def _stage_counts_rebuild() -> int:
     rows = list(Lead.objects.live().order_by()
                 .values("owner_id", "status", day=TruncDate("created_at", tzinfo=UTC))
                 .annotate(c=Count("pk")))
