@@ -8,7 +8,7 @@ Field names follow the seeds: 000/001 (``name``, ``status``, ``source``, ``score
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import connection, connections, models, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from crm.fields import BinaryCharField
@@ -105,10 +105,10 @@ class LeadQuerySet(models.QuerySet):
             rows = self.model.objects.using(self.db).filter(pk__in=before)
             done = models.QuerySet.update(rows, **kwargs)
             if {"first_name", "last_name"} & set(kwargs):  # the names may be expressions: reread them
-                renamed = list(rows.only("pk", "first_name", "last_name"))
-                for lead in renamed:
-                    lead.name_key = order_buckets.name_key(lead.last_name, lead.first_name)
-                models.QuerySet.bulk_update(rows, renamed, ["name_key"])
+                keys = [When(pk=pk, then=Value(order_buckets.name_key(last, first)))
+                        for pk, last, first in rows.values_list("pk", "last_name", "first_name")]
+                models.QuerySet.update(rows, name_key=Case(*keys, default=F("name_key"),
+                                                           output_field=self.model._meta.get_field("name_key")))
             self._bump_order_counts(before, rows)
         return done
 
@@ -126,28 +126,25 @@ class LeadQuerySet(models.QuerySet):
         return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
+        """Django's bulk_update, keeping ``name_key``; the bucket counts follow through the
+        ``update()`` it runs per batch."""
         listcache.bump()
         objs, fields = list(objs), set(fields)
         if {"first_name", "last_name"} & fields:
             for obj in objs:
                 obj.name_key = order_buckets.name_key(obj.last_name, obj.first_name)
             fields.add("name_key")
-        if not order_buckets.KEY_FIELDS & fields:
-            return super().bulk_update(objs, fields, *args, **kwargs)
-        with transaction.atomic(using=self.db):
-            rows = self.model.objects.using(self.db).filter(pk__in=[obj.pk for obj in objs])
-            before = rows._order_states()
-            done = super().bulk_update(objs, fields, *args, **kwargs)
-            self._bump_order_counts(before, rows)
-        return done
+        return super().bulk_update(objs, fields, *args, **kwargs)
 
     def delete(self):
         listcache.bump()
         with transaction.atomic(using=self.db):
             before = self.filter(deleted_at__isnull=True)._order_states()
             deleted = super().delete()
-            order_buckets.bump(sum((order_buckets.state_deltas(state, None) for state in before.values()),
-                                   order_buckets.Counter()), using=self.db)
+            deltas = order_buckets.Counter()
+            for state in before.values():
+                deltas.update(order_buckets.state_deltas(state, None))
+            order_buckets.bump(deltas, using=self.db)
         return deleted
 
     def _order_states(self) -> dict:

@@ -1000,7 +1000,10 @@ def test_list_query_count_does_not_grow_with_rows(api, sales_user, n, django_ass
     ({}, 3), ({"offset": 2}, 3),  # the total (rollup), the page's ids, their rows
     ({"offset": 4}, 4), ({"offset": 40}, 4), ({"offset": 60}, 4),  # + the month, then the day rollup
     ({"status": "qualified", "offset": 5}, 4), ({"ordering": "created_at", "offset": 30}, 4),
-    ({"ordering": "-score", "offset": 40}, 3),  # read from the far end, no rollup
+    # the total and the buckets (ordering rollup), the page's ids, their rows
+    ({"ordering": "-score", "offset": 40}, 3), ({"ordering": "name", "offset": 20}, 3),
+    ({"ordering": "-last_interaction_at", "status": "new,lost", "offset": 4}, 3),
+    ({"ordering": "-score", "source": "Manual", "offset": 40}, 3),  # a capped count instead; OFFSET
 ])
 def test_a_page_costs_the_same_queries_however_deep(manager_api, settings, params, queries,
                                                     django_assert_num_queries):
@@ -1018,23 +1021,35 @@ def _spread_leads(n: int) -> None:
     base = dt.datetime(2026, 3, 1, 22, 0, tzinfo=dt.UTC)
     leads = LeadFactory.build_batch(n)
     statuses = Lead.Status.values
+    values = [Decimal(v) for v in ("0", "0.99", "5.50", "99.99", "100", "109.99", "150", "1234.50", "98000")]
+    lasts = ["García", "garcia", "Zhang", "", "O'Brien", "Ødegaard", "smith", "Smith", "ALVAREZ", "Åberg"]
     for i, lead in enumerate(leads):
         lead.owner = owners[i % 4]
         lead.status = statuses[i * 5 % len(statuses)]
         # Over ~four months, unevenly (some days hold several leads, most none), ties at base.
         lead.created_at = base + dt.timedelta(hours=(i * i * 7) % 2500) if i % 9 else base
         lead.deleted_at = base if i % 13 == 5 else None
+        # Ties and spread in the other orderings' columns, names with case and accents.
+        lead.score = (i * 37) % 11 * 10
+        lead.value = values[i * 5 % len(values)]
+        lead.last_name, lead.first_name = lasts[i % len(lasts)], ["ana", "Émile", "Bo"][i % 3]
+        lead.last_interaction_at = None if i % 4 == 1 else base + dt.timedelta(days=(i * 11) % 120)
         lead.sync_live_email()
     Lead.objects.bulk_create(leads)
+    for i, lead in enumerate(leads[::3]):  # updated over several weeks, through the bucket-keeping update()
+        Lead.objects.filter(pk=lead.pk).update(updated_at=base + dt.timedelta(days=i * 5 % 70, hours=i))
     stage_counts_rebuild()
 
 
-@pytest.mark.parametrize("ordering", ["", "-created_at", "created_at", "-score", "value"])
+@pytest.mark.parametrize("ordering", ["", "-created_at", "created_at", "-score", "score", "value", "-value",
+                                      "name", "-name", "updated_at", "-updated_at", "last_interaction_at",
+                                      "-last_interaction_at"])
 @pytest.mark.parametrize("filters", [{}, {"status": "new,lost"}, {"owner": "none"}, {"source": "Manual"},
                                      {"search": "lead"}])
 def test_every_page_matches_a_plain_offset_whatever_the_strategy(manager, settings, ordering, filters):
-    """Deep pages are read by day (default order, rollup filters), from the far end (past half an
-    exact total) or by OFFSET; each must give exactly the rows an OFFSET over the list gives."""
+    """Deep pages are read by day (default order, rollup filters), by ordering bucket (the
+    other orderings, rollup filters), from the far end (past half an exact total) or by
+    OFFSET; each must give exactly the rows an OFFSET over the list gives."""
     settings.LEAD_DAY_SEEK_OFFSET = 3
     _spread_leads(70)
     seller = User.objects.filter(role="sales").order_by("pk").first()
