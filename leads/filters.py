@@ -207,6 +207,10 @@ class LeadFilterSet(LeanFilterSet):
         matches = getattr(self, "_matches", None)
         if matches is not None:  # a search narrowed to at most search_id_cap() leads (count)
             return matches[offset : offset + limit]
+        if getattr(queryset.query, "search_capped", False) and offset >= total:
+            # A search too common to count pages through its first search_id_cap() matches (the
+            # links stop there): past them it would only scan the table further.
+            return []
         ids = queryset.values_list("pk", flat=True)
         months = getattr(self, "_months", None)
         buckets = getattr(self, "_buckets", None)

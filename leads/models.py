@@ -27,11 +27,12 @@ def search_branches(word: str) -> list[Q]:
     """The index-backed prefix conditions one search word may match (any of them)."""
     branches = [
         Q(first_name__istartswith=word),
-        # Live leads only, so the (deleted_at, last_name, first_name) ordering index serves it.
-        Q(deleted_at__isnull=True, last_name__istartswith=word),
         Q(live_email__istartswith=word),
         Q(company__istartswith=word),
     ]
+    last_name = order_buckets.name_prefix_filter(word)  # the start of the name's sort key
+    if last_name is not None:
+        branches.insert(1, last_name)
     digits = "".join(ch for ch in word if ch.isdigit())
     # Mostly digits (allowing + ( ) - . separators): also a phone prefix.
     if len(digits) >= 3 and len(digits) >= len(word.strip("+()-. ")) - 2:
@@ -76,13 +77,14 @@ def _branch_sql(branch: Q, cap: int) -> tuple[str, list]:
 
     Branches differ only in their prefix, so the SQL of a branch shape is compiled by the ORM
     the first time and reused; the params are the prefixes escaped as Django's ``startswith``
-    lookups escape them. A shape whose ORM params differ from that is never cached."""
+    lookups escape them, and other values as they are. A shape whose ORM params differ from
+    that is never cached."""
     key = params = None
     if all(isinstance(child, tuple) for child in branch.children):  # (lookup, value) leaves only
         key = (connection.vendor, cap, branch.connector, branch.negated,
                tuple(lookup for lookup, _ in branch.children))
-        params = [connection.ops.prep_for_like_query(value) + "%"
-                  for lookup, value in branch.children if lookup.endswith("startswith")]
+        params = [connection.ops.prep_for_like_query(value) + "%" if lookup.endswith("startswith") else value
+                  for lookup, value in branch.children if not lookup.endswith("__isnull")]
         if key in _BRANCH_SQL:
             return _BRANCH_SQL[key], params
     sql, orm_params = (Lead.objects.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1]

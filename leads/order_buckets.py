@@ -43,7 +43,9 @@ _SEPARATOR = "\x01"  # below every character a folded name keeps
 _WEEK_ZERO = dt.date(1900, 1, 1)  # a Monday; earlier dates share week 0
 
 
-def _fold(text: str) -> str:
+def fold_name(text: str) -> str:
+    """``text`` as a name key holds it: NFKD without accents or control characters, case-folded,
+    runs of white space as one space (``" Émile  Zola"`` -> ``"emile zola"``)."""
     text = unicodedata.normalize("NFKD", text or "")
     text = "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cc")
     return " ".join(text.casefold().split())
@@ -57,7 +59,7 @@ def name_key(last_name: str, first_name: str) -> str:
     it in the code point order Python does and name buckets are plain prefixes. Every key ends
     with its second separator, so no key is a prefix of another.
     """
-    return f"{_fold(last_name)}{_SEPARATOR}{_fold(first_name)}{_SEPARATOR}"[:NAME_KEY_LENGTH]
+    return f"{fold_name(last_name)}{_SEPARATOR}{fold_name(first_name)}{_SEPARATOR}"[:NAME_KEY_LENGTH]
 
 
 def _value_quantum(whole: int) -> int:
@@ -100,8 +102,7 @@ def span_filter(ordering: str, first: str, last: str) -> Q:
         upper = Q(**{f"{column}__lt": Decimal(top)})
         return upper if first == "-" else upper & Q(**{f"{column}__gte": Decimal(int(first))})
     if ordering == "name":
-        after_last = last[:-1] + chr(ord(last[-1]) + 1)
-        return Q(**{f"{column}__gte": first, f"{column}__lt": after_last})
+        return Q(**{f"{column}__gte": first, f"{column}__lt": _after_prefix(last)})
     if last == "":
         return Q(**{f"{column}__isnull": True})
     upper = Q(**{f"{column}__lt": _week_start(int(last) + 1)})
@@ -110,6 +111,22 @@ def span_filter(ordering: str, first: str, last: str) -> Q:
     if int(first) == 0:
         return upper
     return upper & Q(**{f"{column}__gte": _week_start(int(first))})
+
+
+def _after_prefix(prefix: str) -> str:
+    """The least string above every string that starts with ``prefix`` (code point order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def name_prefix_filter(text: str) -> Q | None:
+    """Live leads whose last name starts with ``text`` (folded as :func:`fold_name` does), as a
+    range on ``name_key`` that MariaDB reads from the (deleted_at, name_key) index: ``LIKE
+    BINARY``, what Django's ``startswith`` sends there, is not ranged. None for a ``text``
+    that folds to nothing."""
+    prefix = fold_name(text)
+    if not prefix:
+        return None
+    return Q(deleted_at__isnull=True, name_key__gte=prefix, name_key__lt=_after_prefix(prefix))
 
 
 def order_keys(state) -> list[tuple[str, int, str, str]]:

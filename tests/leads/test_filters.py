@@ -142,3 +142,30 @@ def test_search_with_a_common_and_a_rare_word_counts_exactly(manager_api, settin
     assert [row["last_name"] for row in body["results"]] == ["Featherstonhaugh"]
     body = manager_api.get("/api/v1/leads", {"search": "Grace"}).json()
     assert body["count"] == 3 and body["count_exact"] is False and len(body["results"]) == 6
+
+
+def test_a_common_search_pages_through_its_first_matches_only(manager_api, settings):
+    """Past the capped total of a search too common to count, a page is empty (the links stop
+    there too) instead of scanning further into the table."""
+    settings.LEAD_SEARCH_ID_CAP = 3
+    for i in range(6):
+        LeadFactory(first_name="Grace", last_name=f"Common{i}")
+    body = manager_api.get("/api/v1/leads", {"search": "Grace", "limit": 2, "offset": 2}).json()
+    assert len(body["results"]) == 2 and body["next"] is None
+    body = manager_api.get("/api/v1/leads", {"search": "Grace", "limit": 2, "offset": 3}).json()
+    assert body["results"] == [] and body["count"] == 3 and body["count_exact"] is False
+
+
+def test_search_matches_a_whole_last_name_without_case_or_accents(manager_api):
+    """The last name is searched as the start of the name's sort key, a binary NO PAD column: a
+    whole name (the key continues with a separator below the space) and a one-letter name match."""
+    zhang = LeadFactory(first_name="Wei", last_name="Zhang")
+    garcia = LeadFactory(first_name="Ana", last_name="García")
+    short = LeadFactory(first_name="Bo", last_name="O")
+    LeadFactory(first_name="Zed", last_name="Zhangova")
+    for text, expected in (("Zhang", {zhang.pk}), ("zhang wei", {zhang.pk}), ("GARCIA", {garcia.pk}),
+                           ("garcía", {garcia.pk}), ("o bo", {short.pk})):
+        body = manager_api.get("/api/v1/leads", {"search": text}).json()
+        found = {row["id"] for row in body["results"]}
+        assert {str(pk) for pk in expected} <= found, text
+    assert len(manager_api.get("/api/v1/leads", {"search": "Zhang"}).json()["results"]) == 2
