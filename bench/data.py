@@ -63,6 +63,9 @@ FIRST_WEIGHTS = [1.0 / (rank + 25) for rank in range(len(FIRST_NAMES))]
 
 # A prefix that matches many leads (the most common last name) and a full name planted on a few.
 COMMON_PREFIX = "Smi"
+# Two words each too common to resolve by ids, whose leads together are few: the ordered scan
+# reads far to fill a page (the slowest search there is; docs/benchmarks.md).
+COMMON_FULL_NAME = "Smith John"
 RARE_FIRST, RARE_LAST = "Grace", "Featherstonhaugh"
 RARE_FULL_NAME = f"{RARE_FIRST} {RARE_LAST}"
 RARE_EVERY = 200_000  # one planted lead per this many (index 777, 200777, …)

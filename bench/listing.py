@@ -106,13 +106,18 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
                      random_offsets=last),
             Scenario(f"{label}: random page oldest first, offset 0–{last:,} (uncacheable)", key,
                      "limit=20&ordering=created_at", random_offsets=last),
-            # Reported without the any-page target: only the default order has the rollups that
-            # find a page without walking the index (docs/benchmarks.md).
-            Scenario(f"{label}: random page by score, offset 0–{last:,} (uncacheable)", key,
-                     "limit=20&ordering=-score", random_offsets=last, p99_target=None),
+            # The other orderings find a deep page through their bucket counts (LeadOrderCount).
+            *(Scenario(f"{label}: random page by {name}, offset 0–{last:,} (uncacheable)", key,
+                       f"limit=20&ordering={ordering}", random_offsets=last)
+              for name, ordering in (("score", "-score"), ("value", "-value"), ("name", "name"),
+                                     ("last update", "-updated_at"))),
             Scenario(f"{label}: status filter (uncacheable)", key, "status=qualified&limit=20", uncached=True),
             Scenario(f"{label}: search common prefix '{data.COMMON_PREFIX}' (uncacheable)", key,
                      f"search={data.COMMON_PREFIX}&limit=20", uncached=True),
+            Scenario(f"{label}: search common prefix, page 40 (offset 780, uncacheable)", key,
+                     f"search={data.COMMON_PREFIX}&limit=20&offset=780", uncached=True),
+            Scenario(f"{label}: search two common words '{data.COMMON_FULL_NAME}' (uncacheable)", key,
+                     f"search={quote(data.COMMON_FULL_NAME)}&limit=20", uncached=True),
             Scenario(f"{label}: search rare full name '{data.RARE_FULL_NAME}' (uncacheable)", key,
                      f"search={quote(data.RARE_FULL_NAME)}&limit=20", uncached=True),
         ]

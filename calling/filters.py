@@ -50,9 +50,9 @@ class CallFilterSet(django_filters.FilterSet):
         for word in value.split()[:5]:
             match = Q(agent__name__icontains=word)
             for branch in search_branches(word):
-                # Only the lead's own columns: names and phone prefixes.
+                # Only the lead's own columns: names (the last name through name_key) and phones.
                 terms = dict(branch.children)
-                if any(key.split("__")[0] in ("first_name", "last_name", "phone") for key in terms):
+                if any(key.split("__")[0] in ("first_name", "name_key", "phone") for key in terms):
                     match |= Q(**{f"lead__{key}": term for key, term in terms.items()})
             queryset = queryset.filter(match)
         return queryset
