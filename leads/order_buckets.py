@@ -46,7 +46,10 @@ _WEEK_ZERO = dt.date(1900, 1, 1)  # a Monday; earlier dates share week 0
 def fold_name(text: str) -> str:
     """``text`` as a name key holds it: NFKD without accents or control characters, case-folded,
     runs of white space as one space (``" Émile  Zola"`` -> ``"emile zola"``)."""
-    text = unicodedata.normalize("NFKD", text or "")
+    text = text or ""
+    if text.isascii() and text.isprintable():  # most names: nothing to strip (the CSV import's hot path)
+        return " ".join(text.lower().split())
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cc")
     return " ".join(text.casefold().split())
 
