@@ -215,7 +215,7 @@ def rebuild_order_counts(lead_model, count_model, *, chunk: int = 20_000) -> int
         # Lock the counts before the first read of the leads: a writer that bumped them has
         # committed, so the snapshot holds its row; one that bumps now waits and adds its
         # change on top of the rebuilt counts.
-        len(count_model._base_manager.select_for_update().values_list("pk"))
+        len(count_model._base_manager.select_for_update().values_list("n"))
         while True:
             page = rows if last_pk is None else rows.filter(pk__gt=last_pk)
             batch = list(page.values_list("pk", *STATE_FIELDS)[:chunk])

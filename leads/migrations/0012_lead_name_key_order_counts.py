@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='LeadOrderCount',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('pk', models.CompositePrimaryKey('ordering', 'owner_id', 'status', 'bucket', blank=True, editable=False, primary_key=True, serialize=False)),
                 ('ordering', models.CharField(choices=[('score', 'Score'), ('value', 'Value'), ('name', 'Name'), ('updated_at', 'Last updated'), ('last_interaction_at', 'Last interaction')], max_length=24)),
                 ('owner_id', models.BigIntegerField()),
                 ('status', models.CharField(choices=[('new', 'New'), ('contacted', 'Contacted'), ('interested', 'Interested'), ('qualified', 'Qualified'), ('proposal', 'Proposal'), ('closed', 'Closed (won)'), ('lost', 'Lost')], max_length=16)),
@@ -60,10 +60,6 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='lead',
             index=models.Index(fields=['deleted_at', 'name_key', 'id', 'owner'], name='lead_live_name_key'),
-        ),
-        migrations.AddConstraint(
-            model_name='leadordercount',
-            constraint=models.UniqueConstraint(fields=('ordering', 'owner_id', 'status', 'bucket'), name='leadordercount_key'),
         ),
         migrations.RunPython(count_buckets, migrations.RunPython.noop, elidable=True),
     ]
