@@ -77,7 +77,7 @@ from leads.services import AGENT_CHECKS, created_day, split_name, stage_counts_b
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 # Overlap parsing with database writes on MySQL/MariaDB (see _BatchSink).
 PIPELINE = True
 # While pipelining, the GIL is handed over every 0.5 ms instead of 5 ms: the writer thread makes

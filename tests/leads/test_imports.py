@@ -263,16 +263,17 @@ def test_duplicate_phone_is_per_agent_and_deleted_leads_do_not_count():
 
 
 def test_duplicates_across_batches_name_this_file():
-    rows = [f"Lead{i},lead{i}@example.com,+1415555{i:04d}" for i in range(1, 1201)]
-    rows.append("Again,LEAD7@example.com,+14155559999")  # row 1202, in the second batch
+    count = imports.BATCH_SIZE + 200
+    rows = [f"Lead{i},lead{i}@example.com,+1415555{i:04d}" for i in range(1, count + 1)]
+    rows.append("Again,LEAD7@example.com,+14155559999")  # the last row, in the second batch
     content = ("first_name,email,phone\n" + "\n".join(rows) + "\n").encode()
 
     job = run_import(content)
 
-    assert (job.total_rows, job.success_count, job.error_count) == (1201, 1200, 1)
+    assert (job.total_rows, job.success_count, job.error_count) == (count + 1, count, 1)
     seven = Lead.objects.get(email="lead7@example.com")
     assert errors_of(job) == {
-        1202: f"Duplicate: a lead with this email already exists ({seven.pk}, imported earlier from this file)"
+        count + 2: f"Duplicate: a lead with this email already exists ({seven.pk}, imported earlier from this file)"
     }
 
 
@@ -514,7 +515,9 @@ def test_a_job_held_by_a_live_worker_is_not_run_twice():
 
 
 def test_interrupted_job_resumes_after_its_last_batch():
-    content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(2500))).encode()
+    size = imports.BATCH_SIZE
+    total = 2 * size + size // 2
+    content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(total))).encode()
     job = imports.import_create(user=None, file=upload("big.csv", content), enqueue=False)
 
     def database_goes_away(progress):
@@ -523,31 +526,32 @@ def test_interrupted_job_resumes_after_its_last_batch():
     with pytest.raises(OperationalError):
         imports.import_run(job.pk, progress=database_goes_away)
     job.refresh_from_db()
-    assert (job.status, job.processed_rows, job.total_rows) == ("queued", 1000, 2500)  # retry can claim it
-    assert Lead.objects.count() == 1000
+    assert (job.status, job.processed_rows, job.total_rows) == ("queued", size, total)  # retry can claim it
+    assert Lead.objects.count() == size
 
     seen = []
     finished = imports.import_run(job.pk, progress=seen.append)
 
     assert (finished.status, finished.processed_rows, finished.success_count, finished.error_count) == (
-        "completed", 2500, 2500, 0)
-    assert Lead.objects.count() == 2500
-    assert [p.processed_rows for p in seen] == [2000, 2500, 2500]
+        "completed", total, total, 0)
+    assert Lead.objects.count() == total
+    assert [p.processed_rows for p in seen] == [2 * size, total, total]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_that_lost_its_claim_stops_without_importing_twice():
     # Outside a test transaction the MySQL import commits from its writer thread, as in production.
-    content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(2500))).encode()
+    size = imports.BATCH_SIZE
+    content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(2 * size + size // 2))).encode()
     job = imports.import_create(user=None, file=upload("big.csv", content), enqueue=False)
 
     def another_worker_commits_a_batch(progress):
         # Its heartbeat looked stale, another worker took the job over and moved it on.
-        if progress.processed_rows == 1000:
-            LeadImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + 1000)
+        if progress.processed_rows == size:
+            LeadImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + size)
 
     assert imports.import_run(job.pk, progress=another_worker_commits_a_batch) is None
-    assert Lead.objects.count() == 1000  # the second batch rolled back instead of being imported twice
+    assert Lead.objects.count() == size  # the second batch rolled back instead of being imported twice
     assert LeadImport.objects.get(pk=job.pk).status == "running"  # still the other worker's
 
 
@@ -557,25 +561,26 @@ def test_duplicates_across_batches_are_caught_while_earlier_batches_are_still_be
     # still insert batch N, so a repeat of a row of N must be found in memory, not only in the
     # database. The first ten rows of each batch repeat the phone (or email) of one of the last
     # rows of the batch before.
-    rows = [f"L{i},+1415555{i:04d},l{i}@example.com" for i in range(5000)]
+    size = imports.BATCH_SIZE
+    rows = [f"L{i},+1415555{i:04d},l{i}@example.com" for i in range(5 * size)]
     repeats = {}
     for batch in range(1, 5):
         for j in range(10):
-            i, earlier = batch * 1000 + j, batch * 1000 - 1 - j
+            i, earlier = batch * size + j, batch * size - 1 - j
             rows[i] = (f"Again{i},+1415555{earlier:04d},again{i}@example.com" if j % 2 else
                        f"Again{i},+1415666{i:04d},l{earlier}@example.com")
             repeats[i + 2] = earlier + 2  # CSV row numbers: the header is row 1
     content = ("first_name,phone,email\n" + "\n".join(rows) + "\n").encode()
     job = imports.import_run(imports.import_create(user=None, file=upload("dups.csv", content), enqueue=False).pk)
 
-    assert (job.status, job.success_count, job.error_count) == ("completed", 4960, 40)
+    assert (job.status, job.success_count, job.error_count) == ("completed", 5 * size - 40, 40)
     errors = dict(LeadImportError.objects.filter(job=job).values_list("row", "error"))
     assert set(errors) == set(repeats)
     for row, error in errors.items():
         assert error.startswith("Duplicate: "), error
         # Named as the earlier row while in flight, as the existing lead once committed.
         assert f"as row {repeats[row]} of this file" in error or "imported earlier from this file" in error
-    assert Lead.objects.values("phone").distinct().count() == Lead.objects.count() == 4960
+    assert Lead.objects.values("phone").distinct().count() == Lead.objects.count() == 5 * size - 40
 
 
 def test_resume_stalled_requeues_dead_and_lost_jobs(django_capture_on_commit_callbacks):
