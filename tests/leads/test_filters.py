@@ -169,3 +169,28 @@ def test_search_matches_a_whole_last_name_without_case_or_accents(manager_api):
         found = {row["id"] for row in body["results"]}
         assert {str(pk) for pk in expected} <= found, text
     assert len(manager_api.get("/api/v1/leads", {"search": "Zhang"}).json()["results"]) == 2
+
+
+def test_words_common_alone_but_rare_together_are_resolved_to_ids(manager_api, settings):
+    """Two words each above LEAD_SEARCH_ID_CAP but matching few leads together are intersected as
+    id sets: an exact total, not the "more than N" of a scan; above LEAD_SEARCH_INTERSECT_CAP a
+    word goes back to the scan."""
+    settings.LEAD_SEARCH_ID_CAP = 3
+    for i in range(5):
+        LeadFactory(first_name=f"John{i}", last_name="Brown")
+        LeadFactory(first_name="Ann", last_name=f"Smith{i}")
+    both = [LeadFactory(first_name="John", last_name="Smith"), LeadFactory(first_name="Johnny", last_name="Smithers")]
+    body = manager_api.get("/api/v1/leads", {"search": "smith john"}).json()
+    assert body["count"] == 2 and "count_exact" not in body
+    assert {row["id"] for row in body["results"]} == {str(lead.pk) for lead in both}
+    settings.LEAD_SEARCH_INTERSECT_CAP = 4
+    body = manager_api.get("/api/v1/leads", {"search": "john smith"}).json()  # (another URL: not cached)
+    assert body["count_exact"] is False  # filtered in the scan, the same leads
+    assert {row["id"] for row in body["results"]} == {str(lead.pk) for lead in both}
+
+
+def test_a_phone_prefix_search_is_a_range_with_the_exact_prefix(manager_api):
+    near = [LeadFactory(phone=p) for p in ("+14155550100", "+14195550100", "+14205550100", "+19995550100")]
+    for text, expected in (("+1415", [0]), ("1419", [1]), ("+142", [2]), ("+1999", [3]), ("+141", [0, 1])):
+        body = manager_api.get("/api/v1/leads", {"search": text}).json()
+        assert {row["id"] for row in body["results"]} == {str(near[i].pk) for i in expected}, text
