@@ -99,6 +99,19 @@ class ListCache:
         except Exception:
             log.warning("%s list cache: write failed", self.name, exc_info=True)
 
+    def memo(self, key: str, compute: Callable):
+        """``compute()``, or the value it gave when stored under ``key`` at the current version:
+        for what the list's writes change and many pages read (rollup sums a deep page is found
+        with). Off when the page cache is; the value must pickle."""
+        if not self.enabled():
+            return compute()
+        full_key = f"{self.name}:memo:{key}"
+        value, version = self.lookup(full_key)
+        if value is None:
+            value = compute()
+            self.put(full_key, value, version)
+        return value
+
     def respond(self, view, request, build: Callable):
         """The list response of ``view`` for ``request``: the cached JSON bytes when this page
         was stored at the current version, else ``build()`` (a DRF Response), rendered and

@@ -16,7 +16,7 @@ from django.db.models import Sum
 
 from crm.api.pagination import raw_rows
 from crm.filters import CSVChoiceFilter, DateBoundFilter, LeanFilterSet, OwnerFilter
-from leads import order_buckets
+from leads import listcache, order_buckets
 from leads.models import Lead, LeadOrderCount, LeadStageCount, LeadStageDayCount, LeadStageMonthCount
 
 logger = logging.getLogger(__name__)
@@ -169,19 +169,27 @@ class LeadFilterSet(LeanFilterSet):
         owners, statuses = scope
         if owners == []:
             return 0, True
+        # The sums below are memoised at the list's version (listcache.memo): every write bumps
+        # it, and random deep pages of one list read the same sums.
+        scope_key = "{}:{}".format("*" if owners is None else ",".join(map(str, owners)),
+                                   "*" if statuses is None else ",".join(statuses))
         if self._seeks_by_day(queryset, offset):
             newest_first = queryset.query.order_by[0] == "-created_at"
-            self._months = list(LeadStageMonthCount.objects.scoped(owners, statuses)
-                                .order_by("-month" if newest_first else "month")
-                                .values_list("month").annotate(n=Sum("n")))
+            self._months = listcache.memo(f"months:{newest_first}:{scope_key}", lambda: list(
+                LeadStageMonthCount.objects.scoped(owners, statuses).order_by("-month" if newest_first else "month")
+                .values_list("month").annotate(n=Sum("n"))))
             return sum(n for _, n in self._months), True
         ordering = self._bucket_ordering(queryset, offset)
         if ordering is not None:
-            rows = (LeadOrderCount.objects.filter(ordering=ordering)
-                    .scoped(owners or [order_buckets.ALL_OWNERS], statuses)
-                    .order_by().values_list("bucket").annotate(n=Sum("n")))
             descending = str(queryset.query.order_by[0]).startswith("-")
-            self._buckets = (ordering, sorted(((b, n) for b, n in rows if n), reverse=descending))
+
+            def bucket_sums():
+                rows = (LeadOrderCount.objects.filter(ordering=ordering)
+                        .scoped(owners or [order_buckets.ALL_OWNERS], statuses)
+                        .order_by().values_list("bucket").annotate(n=Sum("n")))
+                return sorted(((b, n) for b, n in rows if n), reverse=descending)
+
+            self._buckets = (ordering, listcache.memo(f"buckets:{ordering}:{descending}:{scope_key}", bucket_sums))
             return sum(n for _, n in self._buckets[1]), True
         return LeadStageCount.objects.total_for(owners, statuses), True
 

@@ -16,3 +16,4 @@ bump = LEADS.bump
 page_key = LEADS.page_key
 lookup = LEADS.lookup
 put = LEADS.put
+memo = LEADS.memo

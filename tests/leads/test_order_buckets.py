@@ -164,3 +164,28 @@ def test_a_deep_page_stays_right_when_the_bucket_counts_are_out_of_step(manager_
     body = manager_api.get(LEADS, {"ordering": "value", "limit": 5, "offset": 6}).json()
     assert body["count"] == 20
     assert [row["id"] for row in body["results"]] == expected[6:11]
+
+
+def test_memoised_bucket_sums_follow_every_write(manager_api, settings):
+    """With the list cache on, a deep page's bucket sums are kept at the list's version: the
+    next page after a write that moves rows between buckets is read from the new sums."""
+    settings.LEAD_LIST_CACHE_SECONDS = 60
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    for i in range(12):
+        LeadFactory(score=i * 8)
+
+    def page(offset):
+        return [row["id"] for row in manager_api.get(LEADS, {"ordering": "-score", "limit": 3,
+                                                             "offset": offset}).json()["results"]]
+
+    def expected(offset):
+        rows = Lead.objects.live().order_by("-score", "-id").values_list("pk", flat=True)
+        return [str(pk) for pk in rows[offset : offset + 3]]
+
+    assert page(5) == expected(5)
+    with CaptureQueriesContext(connection) as queries:
+        assert page(6) == expected(6)
+    assert not any("leadordercount" in q["sql"] for q in queries.captured_queries)  # the memoised sums
+    services.lead_update(lead=Lead.objects.order_by("score").first(), user=None, score=99)
+    services.lead_create(user=None, name="New Top", phone="+14155550177", score=100)
+    assert page(6) == expected(6)
