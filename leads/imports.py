@@ -862,7 +862,7 @@ class _Batch:
     """Up to BATCH_SIZE rows: candidate leads with their row numbers, their INSERT payloads
     (``payloads[i]`` for ``leads[i]``), and the rows already rejected."""
 
-    __slots__ = ("leads", "payloads", "errors", "size", "stamped_at", "created_day")
+    __slots__ = ("leads", "payloads", "errors", "size", "stamped_at", "created_day", "order_deltas")
 
     def __init__(self):
         self.leads: list[tuple[int, dict]] = []
@@ -871,6 +871,7 @@ class _Batch:
         self.size = 0
         self.stamped_at = None  # the leads' created_at (set with the payloads)
         self.created_day = None  # its UTC day
+        self.order_deltas = None  # its leads' bucket counts (order_buckets.created_deltas)
 
 
 def _duplicate_note(existing_id, existing_job_id, job: LeadImport) -> str:
@@ -991,7 +992,9 @@ def _commit_batch(batch: _Batch, ctx: _Context, expected: int) -> tuple[int, int
                 key = (ctx.owner_id, lead["status"], batch.created_day)
                 deltas[key] = deltas.get(key, 0) + 1
             stage_counts_bump(deltas)
-            order_buckets.bump(order_buckets.created_deltas(leads, ctx.owner_id, batch.stamped_at))
+            if len(leads) != len(batch.leads) or batch.order_deltas is None:  # some rows failed on insert
+                batch.order_deltas = order_buckets.created_deltas(leads, ctx.owner_id, batch.stamped_at)
+            order_buckets.bump(batch.order_deltas)
         LeadImport.objects.filter(pk=job.pk).update(
             processed_rows=F("processed_rows") + batch.size,
             success_count=F("success_count") + len(leads),
@@ -1215,6 +1218,8 @@ class _BatchSink:
         batch.stamped_at = now = timezone.now()
         batch.payloads = self.ctx.writer.prepare([lead for _, lead in batch.leads], now)
         batch.created_day = created_day(now)
+        # Counted here, while the writer thread waits on the database for the previous batch.
+        batch.order_deltas = order_buckets.created_deltas([lead for _, lead in batch.leads], self.ctx.owner_id, now)
         if not self.threaded:
             self._commit(batch)
             return
