@@ -222,13 +222,12 @@ class LeadFilterSet(LeanFilterSet):
         ids = queryset.values_list("pk", flat=True)
         months = getattr(self, "_months", None)
         buckets = getattr(self, "_buckets", None)
-        seek = None
+        page = None
         if months is not None and self._seeks_by_day(queryset, offset):
-            seek = self._day_seek_ids
+            page = self._day_seek_ids(queryset, ids, months, limit, offset)
         elif buckets is not None and self._bucket_ordering(queryset, offset) == buckets[0]:
-            seek = self._bucket_seek_ids
-        if seek is not None:
-            page = seek(queryset, ids, months if seek == self._day_seek_ids else buckets[1], limit, offset)
+            page = self._bucket_seek_ids(ids, buckets, limit, offset)
+        if page is not None:
             if len(page) >= min(limit, total - offset):
                 return page
             # The rollups disagree with the table (rows written or moved outside the services,
@@ -268,14 +267,15 @@ class LeadFilterSet(LeanFilterSet):
                          + dt.timedelta(days=1))
         return [row[0] for row in raw_rows(ids[offset : offset + limit])]
 
-    def _bucket_seek_ids(self, queryset, ids, buckets: list, limit: int, offset: int) -> list:
+    @staticmethod
+    def _bucket_seek_ids(ids, buckets: tuple[str, list], limit: int, offset: int) -> list:
         """Rows ``offset`` … ``offset + limit`` read from the buckets that hold them
-        (``buckets``: ``[(label, leads)]`` in list order, from :meth:`count`); ``[]`` past
-        their end."""
-        found = _span_holding(buckets, offset, limit)
+        (``buckets``: the ordering and its ``[(label, leads)]`` in list order, from
+        :meth:`count`); ``[]`` past their end."""
+        ordering, sums = buckets
+        found = _span_holding(sums, offset, limit)
         if found is None:
             return []
         first, last, before = found
-        ordering = self._buckets[0]
         ids = ids.filter(order_buckets.span_filter(ordering, *sorted((first, last))))
         return [row[0] for row in raw_rows(ids[offset - before : offset - before + limit])]

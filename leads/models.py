@@ -121,10 +121,14 @@ def _branch_sql(branch: Q, cap: int) -> tuple[str, list]:
 
 
 class LeadQuerySet(models.QuerySet):
-    """Read fragments (STYLE.md 3): scoping, prefetching, search. The bulk writers below only add
-    the lead-list cache invalidation (leads/listcache.py) to Django's own."""
+    """Read fragments (STYLE.md 3): scoping, prefetching, search. The bulk writers below add to
+    Django's own the lead-list cache invalidation (leads/listcache.py) and, where a write moves
+    leads between list buckets, the bucket counts (``LeadOrderCount``, leads/order_buckets.py)."""
 
     def update(self, **kwargs):
+        """Django's update; when a column of ``order_buckets.KEY_FIELDS`` changes, the rows'
+        previous state is read (and locked) first — one tuple per row in memory, so a change of
+        such a column over a very large set belongs in batches — and the counts follow."""
         listcache.bump()
         if not order_buckets.KEY_FIELDS & set(kwargs):
             return super().update(**kwargs)

@@ -80,8 +80,9 @@ def _week_start(week: int) -> dt.datetime:
 def bucket(ordering: str, value) -> str:
     """The bucket label of ``value`` (a Lead's value in ``ORDERING_COLUMN[ordering]``)."""
     if ordering == "score":
-        return f"{value:03d}"
+        return f"{int(value):03d}"
     if ordering == "value":
+        value = Decimal(value)  # an instance may hold what was assigned ("12.50"), not the column's type
         if value < 0:
             return "-"  # below "0…"; the API and forms allow no negative value
         whole = int(value)
