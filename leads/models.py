@@ -342,12 +342,8 @@ class Lead(models.Model):
         # reads live leads only (deleted_at IS NULL).
         indexes = [
             # id then owner after created_at: the default order scans this index alone, and a
-            # sales user's scope (own + unassigned) filters from it without row lookups. The
-            # searched columns after them let a search too common for ids (LeadQuerySet.search)
-            # check every word inside the index as it walks the list order, where reading each
-            # row made a deep page of a common word cost 44-104 ms at 1M leads.
-            models.Index(fields=["deleted_at", "created_at", "id", "owner", "first_name", "name_key", "company",
-                                 "live_email", "phone"], name="lead_live_created_search"),
+            # sales user's scope (own + unassigned) filters from it without row lookups.
+            models.Index(fields=["deleted_at", "created_at", "id", "owner"], name="lead_live_created_owner"),
             # The other orderings carry the owner after the id too: a seller's page (own +
             # unassigned) is then filtered inside the index in the order's own sequence, where
             # reading each row to check its owner took seconds for a deep page. (The id before
