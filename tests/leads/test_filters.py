@@ -159,10 +159,10 @@ def test_a_common_search_pages_through_its_first_matches_only(manager_api, setti
 def test_search_matches_a_whole_last_name_without_case_or_accents(manager_api):
     """The last name is searched as the start of the name's sort key, a binary NO PAD column: a
     whole name (the key continues with a separator below the space) and a one-letter name match."""
-    zhang = LeadFactory(first_name="Wei", last_name="Zhang")
-    garcia = LeadFactory(first_name="Ana", last_name="García")
-    short = LeadFactory(first_name="Bo", last_name="O")
-    LeadFactory(first_name="Zed", last_name="Zhangova")
+    zhang = LeadFactory(first_name="Wei", last_name="Zhang", company="")
+    garcia = LeadFactory(first_name="Ana", last_name="García", company="")
+    short = LeadFactory(first_name="Bo", last_name="O", company="")
+    LeadFactory(first_name="Zed", last_name="Zhangova", company="")
     for text, expected in (("Zhang", {zhang.pk}), ("zhang wei", {zhang.pk}), ("GARCIA", {garcia.pk}),
                            ("garcía", {garcia.pk}), ("o bo", {short.pk})):
         body = manager_api.get("/api/v1/leads", {"search": text}).json()
@@ -176,10 +176,11 @@ def test_words_common_alone_but_rare_together_are_resolved_to_ids(manager_api, s
     id sets: an exact total, not the "more than N" of a scan; above LEAD_SEARCH_INTERSECT_CAP a
     word goes back to the scan."""
     settings.LEAD_SEARCH_ID_CAP = 3
-    for i in range(5):
-        LeadFactory(first_name=f"John{i}", last_name="Brown")
-        LeadFactory(first_name="Ann", last_name=f"Smith{i}")
-    both = [LeadFactory(first_name="John", last_name="Smith"), LeadFactory(first_name="Johnny", last_name="Smithers")]
+    for i in range(5):  # no company: a generated one ("Johnson, Smith and Lee") would match too
+        LeadFactory(first_name=f"John{i}", last_name="Brown", company="")
+        LeadFactory(first_name="Ann", last_name=f"Smith{i}", company="")
+    both = [LeadFactory(first_name="John", last_name="Smith", company=""),
+            LeadFactory(first_name="Johnny", last_name="Smithers", company="")]
     body = manager_api.get("/api/v1/leads", {"search": "smith john"}).json()
     assert body["count"] == 2 and "count_exact" not in body
     assert {row["id"] for row in body["results"]} == {str(lead.pk) for lead in both}
