@@ -72,7 +72,6 @@ from crm.models import User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import order_buckets
 from leads.models import Lead, LeadImport, LeadImportError
-from leads.order_buckets import name_key
 from leads.services import AGENT_CHECKS, created_day, split_name, stage_counts_bump
 
 logger = logging.getLogger(__name__)
@@ -683,7 +682,7 @@ def _build_lead(row: list[str], ctx: _Context) -> dict:
                 custom[f"column_{col + 1}"] = row[col].strip()
 
     values.update(
-        name_key=name_key(last, first), live_email=email.lower() or None,
+        name_key=order_buckets.name_key(last, first), live_email=email.lower() or None,
         phone=e164, phone_extension=extension, phone_verified=verified,
         status=status, score=_parse_score(score) if score else 0,
         value=_parse_value(value) if value else _ZERO,

@@ -151,10 +151,7 @@ class LeadQuerySet(models.QuerySet):
             obj.name_key = order_buckets.name_key(obj.last_name, obj.first_name)
         with transaction.atomic(using=self.db):
             created = super().bulk_create(objs, *args, **kwargs)
-            deltas = order_buckets.Counter()
-            for obj in created:
-                deltas.update(order_buckets.state_deltas(None, obj.order_state()))
-            order_buckets.bump(deltas, using=self.db)
+            order_buckets.bump_states(((None, obj.order_state()) for obj in created), using=self.db)
         return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
@@ -173,10 +170,7 @@ class LeadQuerySet(models.QuerySet):
         with transaction.atomic(using=self.db):
             before = self.filter(deleted_at__isnull=True)._order_states()
             deleted = super().delete()
-            deltas = order_buckets.Counter()
-            for state in before.values():
-                deltas.update(order_buckets.state_deltas(state, None))
-            order_buckets.bump(deltas, using=self.db)
+            order_buckets.bump_states(((state, None) for state in before.values()), using=self.db)
         return deleted
 
     def _order_states(self) -> dict:
@@ -186,10 +180,8 @@ class LeadQuerySet(models.QuerySet):
         return {row[0]: row[1:] for row in rows}
 
     def _bump_order_counts(self, before: dict, rows) -> None:
-        deltas = order_buckets.Counter()
-        for pk, *after in rows.order_by().values_list("pk", *order_buckets.STATE_FIELDS):
-            deltas.update(order_buckets.state_deltas(before[pk], tuple(after)))
-        order_buckets.bump(deltas, using=rows.db)
+        after = rows.order_by().values_list("pk", *order_buckets.STATE_FIELDS)
+        order_buckets.bump_states(((before[pk], tuple(state)) for pk, *state in after), using=rows.db)
 
     def live(self):
         return self.filter(deleted_at__isnull=True)
@@ -418,14 +410,14 @@ class Lead(models.Model):
                 written = {self._meta.get_field(name).attname for name in update_fields}
                 after = tuple(new if name in written else old
                               for name, old, new in zip(order_buckets.STATE_FIELDS, before, after, strict=True))
-            order_buckets.bump(order_buckets.state_deltas(before, after), using=using)
+            order_buckets.bump_states([(before, after)], using=using)
 
     def delete(self, *args, **kwargs):
         listcache.bump()
         with transaction.atomic(using=kwargs.get("using") or "default"):
             before = Lead.objects.filter(pk=self.pk)._order_states().get(self.pk)
             deleted = super().delete(*args, **kwargs)
-            order_buckets.bump(order_buckets.state_deltas(before, None))
+            order_buckets.bump_states([(before, None)])
         return deleted
 
 

@@ -161,6 +161,15 @@ def state_deltas(before, after) -> Counter:
     return deltas
 
 
+def bump_states(changes, *, using: str = "default") -> None:
+    """Apply the count changes of leads going ``(before, after)`` (states as in
+    :func:`state_deltas`) in one :func:`bump`: the model writers' single entry point."""
+    deltas = Counter()
+    for before, after in changes:
+        deltas.update(state_deltas(before, after))
+    bump(deltas, using=using)
+
+
 def created_deltas(leads: list[dict], owner_id: int | None, now: dt.datetime) -> Counter:
     """The count changes of inserting ``leads`` (dicts with ``status``, ``score``, ``value``
     and ``name_key``), all owned by ``owner_id`` and stamped ``now``, never interacted with:

@@ -270,7 +270,6 @@ def _stage_counts_rebuild() -> int:
         (LeadStageDayCount(owner_id=row["owner_id"] or 0, status=row["status"], day=row["day"], n=row["c"])
          for row in rows), batch_size=2000,
     )
-    listcache.bump()
     return sum(per_stage.values())
 
 
