@@ -16,14 +16,25 @@ PASSWORD = "correct-horse-battery"  # UserFactory's
 LOGIN = "/api/v1/auth/login"
 
 
+def set_rates(settings, rate):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"user": rate, "api_key": rate, "anon": rate}}
+
+
 @pytest.fixture
 def low_rates(settings):
-    """Two requests a second per user, per key and per IP (the autouse fixture cleared the cache)."""
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"user": "2/s", "api_key": "2/s", "anon": "2/s"}}
+    """Two requests a day per user, per key and per IP (the autouse fixture cleared the cache).
+
+    Windows are fixed and start on the period (a day here), so a test's few requests never
+    straddle a window boundary and find their budget reset (they did with 2/s on a slow run).
+    """
+    set_rates(settings, "2/d")
 
 
-def test_user_over_the_limit_gets_429_with_retry_after_then_recovers(api, low_rates):
+def test_user_over_the_limit_gets_429_with_retry_after_then_recovers(api, settings):
+    set_rates(settings, "2/s")
+    # Start at the top of a second so the three requests share one window.
+    time.sleep(1.02 - time.time() % 1)
     assert [api.get("/api/v1/auth/me").status_code for _ in range(2)] == [200, 200]
     response = api.get("/api/v1/auth/me")
     assert response.status_code == 429
