@@ -160,7 +160,8 @@ DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 # Lead search: a word matching more leads than this is filtered in the ordered scan, not by ids.
 LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
 # Several search words each too common for ids may still be rare together: each word's ids are
-# read up to this many and intersected (leads.models.LeadQuerySet.search).
+# read up to this many and intersected (leads.models.LeadQuerySet.search; on MariaDB one join
+# that stops once it has examined 3x this many rows per word).
 LEAD_SEARCH_INTERSECT_CAP = env.int("LEAD_SEARCH_INTERSECT_CAP", default=50_000)
 # Above this many matches a filtered list reports "at least N" instead of counting every row.
 LEAD_COUNT_CAP = env.int("LEAD_COUNT_CAP", default=10_000)
