@@ -50,7 +50,6 @@ from crm.events import publish
 from crm.ids import uuid7
 from crm.models import Interaction, User
 from crm.phones import InvalidPhoneNumber, normalize_phone
-from leads import listcache
 from leads import services as lead_services
 from leads.models import Lead
 
@@ -441,14 +440,20 @@ def claim_batch(agent: Agent, *, now: dt.datetime, limit: int, after: tuple | No
             rows = claimed
         else:
             # The rows are ours (locked): one UPDATE by primary key, ids as checked literals.
+            # update_raw keeps the list cache and the bucket counts (updated_at moves the leads
+            # to this week's bucket of the "last update" ordering).
             dt_prep = Lead._meta.get_field("updated_at").get_db_prep_value
-            with connection.cursor() as cur:
-                cur.execute(f"UPDATE {Lead._meta.db_table} SET attempts_count = attempts_count + 1, "
-                            f"call_status = %s, schedule_at = %s, updated_at = %s "
-                            f"WHERE id IN ({', '.join(_uuid_sql(r[0]) for r in rows)})",
-                            [Lead.CallStatus.IN_PROGRESS.value, dt_prep(lease_until, connection),
-                             dt_prep(now, connection)])
-            listcache.bump()  # what Lead.objects.update() would do: lead lists show call_status
+            ids = [r[0] for r in rows]
+
+            def lease():
+                with connection.cursor() as cur:
+                    cur.execute(f"UPDATE {Lead._meta.db_table} SET attempts_count = attempts_count + 1, "
+                                f"call_status = %s, schedule_at = %s, updated_at = %s "
+                                f"WHERE id IN ({', '.join(_uuid_sql(pk) for pk in ids)})",
+                                [Lead.CallStatus.IN_PROGRESS.value, dt_prep(lease_until, connection),
+                                 dt_prep(now, connection)])
+
+            Lead.objects.filter(pk__in=ids).update_raw(lease)
         calls = _insert_calls(agent, rows, now, ringing=ringing) if rows else []
     return calls, cursor
 

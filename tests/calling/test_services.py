@@ -257,3 +257,20 @@ def test_provider_integration_status(settings):
     assert status["retell"]["configured"] is False
     assert status["retell"]["webhook_path"] == "/api/v1/calls/webhooks/retell"
     assert status["simulated"]["configured"] is True and status["simulated"]["webhook_path"] is None
+
+
+def test_the_claim_keeps_the_lead_lists_bucket_counts():
+    """The claim's raw UPDATE moves updated_at to now: the leads change week in the "last
+    update" ordering's buckets, which must follow (else deep pages by last update drift)."""
+    from tests.leads.test_order_buckets import assert_counts_match_a_rebuild
+
+    agent = AgentFactory()
+    leads = [lead_for(agent, score=10 * i) for i in range(3)]
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+        updated_at=timezone.now() - dt.timedelta(days=60))
+    assert_counts_match_a_rebuild()
+
+    assert services.scheduler_tick(dispatch="none").claimed == 3
+
+    assert all(lead.updated_at > timezone.now() - dt.timedelta(minutes=1) for lead in Lead.objects.all())
+    assert_counts_match_a_rebuild()
