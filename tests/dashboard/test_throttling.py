@@ -25,8 +25,9 @@ def set_rates(settings, rate):
 def low_rates(settings):
     """Two requests a day per user, per key and per IP (the autouse fixture cleared the cache).
 
-    Windows are fixed and start on the period (a day here), so a test's few requests never
-    straddle a window boundary and find their budget reset (they did with 2/s on a slow run).
+    Windows are fixed and start on the period (a day here), so a test's few requests only
+    straddle a window boundary, and find their budget reset, if run across midnight UTC (with
+    2/s a slow run crossed a second's boundary).
     """
     set_rates(settings, "2/d")
 
