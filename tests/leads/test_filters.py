@@ -1,6 +1,7 @@
 """LeadFilterSet, shared by the API and the pages: parameters from every seed."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.http import QueryDict
@@ -8,6 +9,7 @@ from django.test import RequestFactory
 
 from crm.filters import normalize_ordering
 from leads.filters import LeadFilterSet
+from leads.models import _rare_together, search_branches
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,7 +188,14 @@ def test_words_common_alone_but_rare_together_are_resolved_to_ids(manager_api, s
     body = manager_api.get("/api/v1/leads", {"search": "smith john"}).json()
     assert body["count"] == 2 and "count_exact" not in body
     assert {row["id"] for row in body["results"]} == {str(lead.pk) for lead in both}
+    # The intersection is memoised at the list's version: a new lead shows at once.
+    both.append(LeadFactory(first_name="Johnathan", last_name="Smithson", company=""))
+    body = manager_api.get("/api/v1/leads", {"search": "smith john", "limit": 10}).json()
+    assert {row["id"] for row in body["results"]} == {str(lead.pk) for lead in both}
+    words = [search_branches("smith"), search_branches("john")]
+    assert {uuid.UUID(str(raw)) for raw in _rare_together(words)} == {lead.pk for lead in both}  # raw ids
     settings.LEAD_SEARCH_INTERSECT_CAP = 4
+    assert _rare_together(words) is None  # too common
     body = manager_api.get("/api/v1/leads", {"search": "john smith"}).json()  # (another URL: not cached)
     assert body["count_exact"] is False  # filtered in the scan, the same leads
     assert {row["id"] for row in body["results"]} == {str(lead.pk) for lead in both}
