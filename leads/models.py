@@ -6,6 +6,7 @@ Field names follow the seeds: 000/001 (``name``, ``status``, ``source``, ``score
 """
 
 import hashlib
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -172,19 +173,16 @@ class LeadQuerySet(models.QuerySet):
         """Django's update; when a column of ``order_buckets.KEY_FIELDS`` changes, the rows'
         previous state is read (and locked) first — one tuple per row in memory, so a change of
         such a column over a very large set belongs in batches — and the counts follow."""
-        listcache.bump()
         if not order_buckets.KEY_FIELDS & set(kwargs):
+            listcache.bump()
             return super().update(**kwargs)
-        with transaction.atomic(using=self.db):
-            before = self._order_states()
-            rows = self.model.objects.using(self.db).filter(pk__in=before)
+        with self._moving_buckets() as rows:
             done = models.QuerySet.update(rows, **kwargs)
             if {"first_name", "last_name"} & set(kwargs):  # the names may be expressions: reread them
                 keys = [When(pk=pk, then=Value(order_buckets.name_key(last, first)))
                         for pk, last, first in rows.values_list("pk", "last_name", "first_name")]
                 models.QuerySet.update(rows, name_key=Case(*keys, default=F("name_key"),
                                                            output_field=self.model._meta.get_field("name_key")))
-            self._bump_order_counts(before, rows)
         return done
 
     def bulk_create(self, objs, *args, **kwargs):
@@ -222,21 +220,28 @@ class LeadQuerySet(models.QuerySet):
         :meth:`update` keeps: the list cache and the bucket counts, from the rows' state read
         (and locked) before and after ``write()``, in one transaction. ``write`` must not add or
         delete rows."""
+        with self._moving_buckets():
+            write()
+
+    @contextmanager
+    def _moving_buckets(self):
+        """Around a write of these rows that may move them between list buckets: bumps the list
+        cache, opens a transaction, reads (and locks) the rows' state, yields the rows selected
+        by primary key (the write may change what selected them), then rereads their state and
+        applies the count changes."""
         listcache.bump()
         with transaction.atomic(using=self.db):
             before = self._order_states()
-            write()
-            self._bump_order_counts(before, self.model.objects.using(self.db).filter(pk__in=before))
+            rows = self.model.objects.using(self.db).filter(pk__in=before)
+            yield rows
+            after = rows.order_by().values_list("pk", *order_buckets.STATE_FIELDS)
+            order_buckets.bump_states(((before[pk], tuple(state)) for pk, *state in after), using=self.db)
 
     def _order_states(self) -> dict:
         """``{pk: values of order_buckets.STATE_FIELDS}`` of these rows, locked until the
         transaction ends (their bucket counts change with them)."""
         rows = self.order_by().select_for_update().values_list("pk", *order_buckets.STATE_FIELDS)
         return {row[0]: row[1:] for row in rows}
-
-    def _bump_order_counts(self, before: dict, rows) -> None:
-        after = rows.order_by().values_list("pk", *order_buckets.STATE_FIELDS)
-        order_buckets.bump_states(((before[pk], tuple(state)) for pk, *state in after), using=rows.db)
 
     def live(self):
         return self.filter(deleted_at__isnull=True)
@@ -479,10 +484,11 @@ class Lead(models.Model):
 
     def delete(self, *args, **kwargs):
         listcache.bump()
-        with transaction.atomic(using=kwargs.get("using") or "default"):
-            before = Lead.objects.filter(pk=self.pk)._order_states().get(self.pk)
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using):
+            before = Lead.objects.using(using).filter(pk=self.pk)._order_states().get(self.pk)
             deleted = super().delete(*args, **kwargs)
-            order_buckets.bump_states([(before, None)])
+            order_buckets.bump_states([(before, None)], using=using)
         return deleted
 
 
