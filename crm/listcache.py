@@ -99,15 +99,17 @@ class ListCache:
         except Exception:
             log.warning("%s list cache: write failed", self.name, exc_info=True)
 
-    def memo(self, key: str, compute: Callable):
+    def memo(self, key: str, compute: Callable, enough: Callable | None = None):
         """``compute()``, or the value it gave when stored under ``key`` at the current version:
         for what the list's writes change and many pages read (rollup sums a deep page is found
-        with). Off when the page cache is; the value must pickle."""
+        with). A stored value ``enough(value)`` rejects is computed again and replaces it (a
+        prefix of a result, grown as deeper pages ask for more). Off when the page cache is; the
+        value must pickle."""
         if not self.enabled():
             return compute()
         full_key = f"{self.name}:memo:{key}"
         value, version = self.lookup(full_key)
-        if value is None:
+        if value is None or (enough is not None and not enough(value)):
             value = compute()
             self.put(full_key, value, version)
         return value

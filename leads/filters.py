@@ -8,10 +8,12 @@ Parameters: ``search`` (or ``q``), ``status`` (comma-separated allowed), ``call_
 """
 
 import datetime as dt
+import hashlib
 import logging
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Sum
 
 from crm.api.pagination import raw_rows
@@ -163,7 +165,7 @@ class LeadFilterSet(LeanFilterSet):
             if getattr(queryset.query, "search_bounded", False):
                 # At most search_id_cap() candidates: read the matching ones in list order once,
                 # which is the total and every page (page_ids slices it).
-                self._matches = [row[0] for row in raw_rows(queryset.values_list("pk", flat=True))]
+                self._matches = self._ordered_pks(queryset.values_list("pk", flat=True))
                 return len(self._matches), True
             return queryset.fast_count()
         owners, statuses = scope
@@ -215,11 +217,13 @@ class LeadFilterSet(LeanFilterSet):
         matches = getattr(self, "_matches", None)
         if matches is not None:  # a search narrowed to at most search_id_cap() leads (count)
             return matches[offset : offset + limit]
-        if getattr(queryset.query, "search_capped", False) and offset >= total:
-            # A search too common to count pages through its first search_id_cap() matches (the
-            # links stop there): past them it would only scan the table further.
-            return []
         ids = queryset.values_list("pk", flat=True)
+        if getattr(queryset.query, "search_capped", False):
+            if offset >= total:
+                # A search too common to count pages through its first search_id_cap() matches
+                # (the links stop there): past them it would only scan the table further.
+                return []
+            return self._ordered_pks(ids, need=offset + limit, most=total + limit)[offset : offset + limit]
         months = getattr(self, "_months", None)
         buckets = getattr(self, "_buckets", None)
         page = None
@@ -239,6 +243,38 @@ class LeadFilterSet(LeanFilterSet):
             rows = raw_rows(ids.reverse()[start : total - offset])
             return [row[0] for row in reversed(rows)]
         return [row[0] for row in raw_rows(ids[offset : offset + limit])]
+
+    @staticmethod
+    def _ordered_pks(ids, need: int | None = None, most: int | None = None) -> list:
+        """The raw primary keys of the list's rows in order (``ids``: its ``values_list("pk")``):
+        all of them, or at least its first ``need`` (fewer only past the end), memoised at the
+        list's version under the query's SQL (scope, filters, search and ordering).
+
+        For searches, whose pages are found by scanning the ordering's index for matches: the
+        same or a shallower page of one search is sliced from the memo instead of scanning again
+        from the first match (page 40 of ``Smi`` reads ~24,000 index entries at 1M leads), for
+        every reader in the same scope. A deeper page reads to its own end, or to twice what the
+        memo held when that is more (at most ``most`` rows): paging on through a search grows
+        the memo a few times, not every page, and a first visit reads no more than before."""
+        try:
+            sql, params = ids.query.sql_with_params()
+        except EmptyResultSet:  # e.g. pk__in=[]: nothing can match
+            return []
+        key = "pks:" + hashlib.sha1(f"{sql}\x00{params!r}".encode()).hexdigest()
+        held = 0  # rows in a memo too short for this page
+
+        def enough(found):
+            nonlocal held
+            pks, complete = found
+            held = len(pks)
+            return complete or (need is not None and held >= need)
+
+        def read():
+            stop = None if need is None else max(need, min(2 * held, most or 2 * held))
+            rows = raw_rows(ids if stop is None else ids[:stop])
+            return [row[0] for row in rows], stop is None or len(rows) < stop
+
+        return listcache.memo(key, read, enough)[0]
 
     def _day_seek_ids(self, queryset, ids, months: list, limit: int, offset: int) -> list:
         """Rows ``offset`` … ``offset + limit`` read from the days that hold them per the month
@@ -271,11 +307,19 @@ class LeadFilterSet(LeanFilterSet):
     def _bucket_seek_ids(ids, buckets: tuple[str, list], limit: int, offset: int) -> list:
         """Rows ``offset`` … ``offset + limit`` read from the buckets that hold them
         (``buckets``: the ordering and its ``[(label, leads)]`` in list order, from
-        :meth:`count`); ``[]`` past their end."""
+        :meth:`count`); ``[]`` past their end. A page in the far half of its buckets is read
+        from their end, as :meth:`page_ids` reads the far half of a whole list: a bucket may
+        hold many leads (names starting "jo": ~10 % at 1M), and ``OFFSET`` walks them."""
         ordering, sums = buckets
         found = _span_holding(sums, offset, limit)
         if found is None:
             return []
         first, last, before = found
+        labels = [label for label, _ in sums]
+        held = sum(n for _, n in sums[labels.index(first) : labels.index(last) + 1])
         ids = ids.filter(order_buckets.span_filter(ordering, *sorted((first, last))))
-        return [row[0] for row in raw_rows(ids[offset - before : offset - before + limit])]
+        skip = offset - before
+        if skip > held // 2:
+            rows = raw_rows(ids.reverse()[max(held - skip - limit, 0) : held - skip])
+            return [row[0] for row in reversed(rows)]
+        return [row[0] for row in raw_rows(ids[skip : skip + limit])]

@@ -4,12 +4,14 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from crm.filters import normalize_ordering
 from leads.filters import LeadFilterSet
-from leads.models import _rare_together, search_branches
+from leads.models import Lead, _rare_together, search_branches
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +39,6 @@ def test_normalize_ordering(params, expected):
 def _filter(query: str, user):
     request = RequestFactory().get("/leads/?" + query)
     request.user = user
-    from leads.models import Lead
-
     return LeadFilterSet(request.GET, queryset=Lead.objects.visible_to(user), request=request)
 
 
@@ -156,6 +156,71 @@ def test_a_common_search_pages_through_its_first_matches_only(manager_api, setti
     assert len(body["results"]) == 2 and body["next"] is None
     body = manager_api.get("/api/v1/leads", {"search": "Grace", "limit": 2, "offset": 3}).json()
     assert body["results"] == [] and body["count"] == 3 and body["count_exact"] is False
+
+
+def _lead_id_reads(queries) -> list[str]:
+    """The captured statements that read lead ids: word scans and page scans, not the page's rows."""
+    return [q["sql"] for q in queries.captured_queries
+            if "leads_lead" in q["sql"] and "first_name" not in q["sql"].split("FROM")[0]]
+
+
+def test_paging_a_common_search_reads_each_match_once_until_a_write(manager_api, api, sales_user, other_sales_user,
+                                                                     settings):
+    """With the list cache on, a common word's matches are kept in list order at the list's
+    version: the next page of the same search is sliced from them without scanning again, a
+    deeper one reads further, a write shows at once, and a seller's scope is its own."""
+    settings.LEAD_LIST_CACHE_SECONDS = 60
+    settings.LEAD_SEARCH_ID_CAP = 10
+    for i in range(14):
+        LeadFactory(first_name="Grace", last_name=f"Common{i}", company="",
+                    owner=(other_sales_user, sales_user, None)[i % 3])
+    LeadFactory(first_name="Other", last_name="Person", company="")
+
+    def expected(user_qs, offset, limit=2):
+        ordered = user_qs.filter(first_name="Grace").order_by("-created_at", "-id").values_list("pk", flat=True)
+        return [str(pk) for pk in ordered[offset : offset + limit]]
+
+    def page(client, offset, limit=2, nocache=""):
+        body = client.get("/api/v1/leads", {"search": "grace", "limit": limit, "offset": offset, "n": nocache}).json()
+        return [row["id"] for row in body["results"]]
+
+    everyone = Lead.objects.live()
+    # (offset, id scans): the first also resolves the word (its id scan); a page within what an
+    # earlier one read is sliced from it; a deeper one reads to its end or twice what was held.
+    for offset, scans in ((0, 2), (2, 1), (0, 0), (6, 1), (4, 0), (8, 1), (2, 0)):
+        want = expected(everyone, offset)
+        with CaptureQueriesContext(connection) as queries:
+            assert page(manager_api, offset, nocache=f"{offset}-{scans}") == want, offset
+        assert len(_lead_id_reads(queries)) == scans, offset
+
+    newest = LeadFactory(first_name="Grace", last_name="Newest", company="")
+    assert page(manager_api, 0, nocache="after-write")[0] == str(newest.pk)
+    assert page(manager_api, 8) == expected(everyone, 8)
+
+    seller_sees = Lead.objects.visible_to(sales_user)
+    assert page(api, 0) == expected(seller_sees, 0)
+    assert page(api, 4) == expected(seller_sees, 4)
+    # Fewer visible matches than the capped total: the last pages are short, then empty.
+    visible = seller_sees.filter(first_name="Grace").count()
+    assert page(api, visible - 1, limit=4) == expected(seller_sees, visible - 1, limit=4)
+    assert page(api, visible) == []
+
+
+def test_a_rare_search_is_resolved_once_until_a_write(manager_api, settings):
+    """With the list cache on, the words' id scans and the matches in list order are memoised:
+    the same search with another page size runs no id scan, and a new match shows at once."""
+    settings.LEAD_LIST_CACHE_SECONDS = 60
+    first = LeadFactory(first_name="Grace", last_name="Featherstonhaugh", company="")
+    LeadFactory(first_name="Grace", last_name="Hopper", company="")
+    body = manager_api.get("/api/v1/leads", {"search": "featherstonhaugh grace"}).json()
+    assert [row["id"] for row in body["results"]] == [str(first.pk)]
+    with CaptureQueriesContext(connection) as queries:
+        body = manager_api.get("/api/v1/leads", {"search": "featherstonhaugh grace", "limit": 5}).json()
+    assert [row["id"] for row in body["results"]] == [str(first.pk)] and body["count"] == 1
+    assert _lead_id_reads(queries) == []
+    second = LeadFactory(first_name="Grace", last_name="Featherstonhaugh-Smith", company="")
+    body = manager_api.get("/api/v1/leads", {"search": "featherstonhaugh grace", "limit": 5}).json()
+    assert [row["id"] for row in body["results"]] == [str(second.pk), str(first.pk)] and body["count"] == 2
 
 
 def test_search_matches_a_whole_last_name_without_case_or_accents(manager_api):

@@ -154,6 +154,28 @@ def test_a_deep_page_in_another_order_is_read_from_its_buckets(manager_api, sett
     assert "OFFSET 17" not in page_query  # the buckets before the page are skipped, not walked
 
 
+@pytest.mark.parametrize("ordering", ["-value", "value", "name", "-name"])
+def test_every_page_of_a_big_bucket_is_right_from_either_end(manager_api, settings, ordering):
+    """Most leads in one bucket (value 500; last names starting "jo"): a page in its far half is
+    read from the bucket's end, every page equals the table's, and the last is short."""
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    for i in range(22):
+        LeadFactory(value=Decimal(500 if i % 5 else i), last_name=f"Jo{chr(97 + i % 7)}{i}" if i % 5 else f"Ze{i}")
+    expected = [str(pk) for pk in Lead.objects.live().order_by(
+        *(("name_key", "id") if ordering == "name" else ("-name_key", "-id") if ordering == "-name"
+          else (ordering, ordering.replace("value", "id")))).values_list("pk", flat=True)]
+    reversed_reads = 0
+    for offset in range(3, 22):
+        with CaptureQueriesContext(connection) as queries:
+            body = manager_api.get(LEADS, {"ordering": ordering, "limit": 4, "offset": offset}).json()
+        assert [row["id"] for row in body["results"]] == expected[offset : offset + 4], offset
+        page_query = next(q["sql"] for q in queries.captured_queries if "LIMIT" in q["sql"]
+                          and "leads_lead" in q["sql"] and "leadordercount" not in q["sql"])
+        reversed_reads += ("DESC" in page_query) != ordering.startswith("-")
+    assert reversed_reads >= 5
+    assert manager_api.get(LEADS, {"ordering": ordering, "limit": 4, "offset": 22}).json()["results"] == []
+
+
 def test_a_deep_page_stays_right_when_the_bucket_counts_are_out_of_step(manager_api, settings):
     settings.LEAD_DAY_SEEK_OFFSET = 3
     for i in range(20):
