@@ -176,7 +176,9 @@ LEAD_IMPORT_LOAD_DATA = env.bool("LEAD_IMPORT_LOAD_DATA", default=True)
 CONTACT_SEARCH_ID_CAP = env.int("CONTACT_SEARCH_ID_CAP", default=1_000)
 CONTACT_DAY_SEEK_OFFSET = env.int("CONTACT_DAY_SEEK_OFFSET", default=10_000)
 # Seconds a lead-list API response stays cached (leads/listcache.py; every lead write invalidates
-# it). On only with a shared cache (Redis): per-process caches could not see other processes' writes.
+# it), and with it what pages share (ListCache.memo): a search's resolved words and matching ids
+# in list order, a deep page's rollup sums. On only with a shared cache (Redis): per-process
+# caches could not see other processes' writes.
 LEAD_LIST_CACHE_SECONDS = env.int("LEAD_LIST_CACHE_SECONDS", default=10 if REDIS_URL else 0)
 # The same for the contact list (contacts/listcache.py: any SQL write to a contacts table bumps it).
 CONTACT_LIST_CACHE_SECONDS = env.int("CONTACT_LIST_CACHE_SECONDS", default=10 if REDIS_URL else 0)
