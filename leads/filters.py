@@ -258,7 +258,7 @@ class LeadFilterSet(LeanFilterSet):
         the memo a few times, not every page, and a first visit reads no more than before."""
         try:
             sql, params = ids.query.sql_with_params()
-        except EmptyResultSet:  # e.g. pk__in=[]: nothing can match
+        except EmptyResultSet:  # a search whose rare words no lead matches (qs.none())
             return []
         key = "pks:" + hashlib.sha1(f"{sql}\x00{params!r}".encode()).hexdigest()
         held = 0  # rows in a memo too short for this page

@@ -221,6 +221,10 @@ def test_a_rare_search_is_resolved_once_until_a_write(manager_api, settings):
     second = LeadFactory(first_name="Grace", last_name="Featherstonhaugh-Smith", company="")
     body = manager_api.get("/api/v1/leads", {"search": "featherstonhaugh grace", "limit": 5}).json()
     assert [row["id"] for row in body["results"]] == [str(second.pk), str(first.pk)] and body["count"] == 2
+    for text in ("nobodyhere", "grace nobodyhere"):  # a rare word without matches: an empty page, twice
+        for _ in range(2):
+            body = manager_api.get("/api/v1/leads", {"search": text, "n": _}).json()
+            assert body["results"] == [] and body["count"] == 0, text
 
 
 def test_search_matches_a_whole_last_name_without_case_or_accents(manager_api):
