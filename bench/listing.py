@@ -35,7 +35,7 @@ class Scenario:
     queries: list = field(default_factory=list)  # [(sql, seconds)] from the in-process request
     count: int | None = None  # the response's "count"
     results: int | None = None  # rows in the response
-    inprocess_ms: float | None = None  # the in-process request's wall time
+    inprocess_ms: float | None = None  # the in-process request's wall time, nothing cached (median of 3)
     # > 0: every request of the load asks for a random page at offset 0..random_offsets (step 20),
     # so no two requests are likely the same and the list cache cannot answer them.
     random_offsets: int = 0
@@ -116,6 +116,8 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
                      f"search={data.COMMON_PREFIX}&limit=20", uncached=True),
             Scenario(f"{label}: search common prefix, page 40 (offset 780, uncacheable)", key,
                      f"search={data.COMMON_PREFIX}&limit=20&offset=780", uncached=True),
+            Scenario(f"{label}: search prefix '{data.MEDIUM_PREFIX}' (~1 %), page 40 (offset 780, uncacheable)", key,
+                     f"search={data.MEDIUM_PREFIX}&limit=20&offset=780", uncached=True),
             Scenario(f"{label}: search two common words '{data.COMMON_FULL_NAME}' (uncacheable)", key,
                      f"search={quote(data.COMMON_FULL_NAME)}&limit=20", uncached=True),
             Scenario(f"{label}: search rare full name '{data.RARE_FULL_NAME}' (uncacheable)", key,
@@ -132,7 +134,9 @@ def mint_token(user) -> str:
 
 
 def count_queries(scenario: Scenario, token: str) -> None:
-    """Send ``scenario`` in-process twice; record the second request's SQL on the scenario."""
+    """Send ``scenario`` in-process four times with the list caches off; record the second
+    request's SQL on the scenario, and the median wall time of the last three: one request's cost
+    when nothing is cached or memoised (the load's repeated requests hit the memos)."""
     client = Client()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/json"}
     # The list caches off: this counts the work of building the page, not of a cache hit.
@@ -142,15 +146,20 @@ def count_queries(scenario: Scenario, token: str) -> None:
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(scenario.path, **headers)
-            elapsed = time.perf_counter() - started
+            elapsed = [time.perf_counter() - started]
+        # Read now: every request's start clears the connection's query log.
+        scenario.queries = [(q["sql"], float(q["time"])) for q in captured.captured_queries]
+        for _ in range(2):
+            started = time.perf_counter()
+            client.get(scenario.path, **headers)
+            elapsed.append(time.perf_counter() - started)
     if response.status_code != 200:
         raise RuntimeError(f"{scenario.path} as {scenario.username}: HTTP {response.status_code} "
                            f"{response.content[:300]!r}")
     body = json.loads(response.content)
     scenario.count = body.get("count")
     scenario.results = len(body.get("results", []))
-    scenario.queries = [(q["sql"], float(q["time"])) for q in captured.captured_queries]
-    scenario.inprocess_ms = elapsed * 1000
+    scenario.inprocess_ms = sorted(elapsed)[1] * 1000
 
 
 def explain(sql: str) -> list[dict]:
