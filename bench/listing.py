@@ -118,6 +118,9 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
                      f"search={data.COMMON_PREFIX}&limit=20&offset=780", uncached=True),
             Scenario(f"{label}: search prefix '{data.MEDIUM_PREFIX}' (~1 %), page 40 (offset 780, uncacheable)", key,
                      f"search={data.MEDIUM_PREFIX}&limit=20&offset=780", uncached=True),
+            # By name the matches of a last-name prefix lie together, far from the list's start.
+            Scenario(f"{label}: search common prefix by name, page 40 (offset 780, uncacheable)", key,
+                     f"search={data.COMMON_PREFIX}&ordering=name&limit=20&offset=780", uncached=True),
             Scenario(f"{label}: search two common words '{data.COMMON_FULL_NAME}' (uncacheable)", key,
                      f"search={quote(data.COMMON_FULL_NAME)}&limit=20", uncached=True),
             Scenario(f"{label}: search rare full name '{data.RARE_FULL_NAME}' (uncacheable)", key,

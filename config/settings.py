@@ -163,6 +163,12 @@ LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
 # read up to this many and intersected (leads.models.LeadQuerySet.search; on MariaDB one join
 # that stops once it has examined 3x this many rows per word).
 LEAD_SEARCH_INTERSECT_CAP = env.int("LEAD_SEARCH_INTERSECT_CAP", default=50_000)
+# A page of a search word too common for ids but matching at most this many index rows (a lead
+# counts once per searched column it matches) may be read from the word's matches joined to the
+# leads, on MariaDB: in an ordering other than the default, or deep in the default one where that
+# costs less than walking its index to the page (leads.filters.LeadFilterSet._capped_search_rows;
+# ~4 µs per match at 1M leads, so ~200 ms at the cap).
+LEAD_SEARCH_JOIN_CAP = env.int("LEAD_SEARCH_JOIN_CAP", default=50_000)
 # Above this many matches a filtered list reports "at least N" instead of counting every row.
 LEAD_COUNT_CAP = env.int("LEAD_COUNT_CAP", default=10_000)
 # From this offset on, a page of the lead list in its default order is found through the per-day
