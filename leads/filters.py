@@ -316,9 +316,10 @@ class LeadFilterSet(LeanFilterSet):
             # Walking to row `stop` passes ~stop × live / (matches × visible / live) entries, so
             # joining costs less only below matches = √(_WALK_PER_MATCH × stop × live² / visible):
             # the word's rows are counted no further (a first page: ~1,500).
-            user = self.request.user
+            user = getattr(self.request, "user", None)
             live = LeadStageCount.objects.total_for()
-            visible = live if user.sees_all else LeadStageCount.objects.total_for([user.pk, 0])
+            sees_all = user is None or not user.is_authenticated or user.sees_all
+            visible = live if sees_all else LeadStageCount.objects.total_for([user.pk, 0])
             cap = min(cap, int(math.sqrt(self._WALK_PER_MATCH * stop * live * live / max(visible, 1))))
         matches = word_branch_rows(words[0], cap) if cap > search_id_cap() else None
         if not matches:
