@@ -27,9 +27,11 @@ from leads.models import (
     LeadStageCount,
     LeadStageDayCount,
     LeadStageMonthCount,
+    branch_rows,
+    by_name_search_sql,
     joined_search_sql,
+    search_branches,
     search_id_cap,
-    word_branch_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,11 @@ def _span_holding(buckets: list[tuple], offset: int, limit: int) -> tuple | None
         last += 1
         held += buckets[last][1]
     return buckets[first][0], buckets[last][0], before
+
+
+def _first_rows(ids, stop: int) -> list[tuple]:
+    """The raw rows of ``ids[:stop]``."""
+    return raw_rows(ids[:stop])
 
 
 def _next_month(month: dt.date) -> dt.date:
@@ -257,7 +264,7 @@ class LeadFilterSet(LeanFilterSet):
         return [row[0] for row in raw_rows(ids[offset : offset + limit])]
 
     @staticmethod
-    def _ordered_pks(ids, need: int | None = None, most: int | None = None, read=raw_rows) -> list:
+    def _ordered_pks(ids, need: int | None = None, most: int | None = None, read=None) -> list:
         """The raw primary keys of the list's rows in order (``ids``: its ``values_list("pk")``):
         all of them, or at least its first ``need`` (fewer only past the end), memoised at the
         list's version under the query's SQL (scope, filters, search and ordering).
@@ -268,7 +275,7 @@ class LeadFilterSet(LeanFilterSet):
         every reader in the same scope. A deeper page reads to its own end, or to twice what the
         memo held when that is more (at most ``most`` rows): paging on through a search grows
         the memo a few times, not every page, and a first visit reads no more than before.
-        ``read(sliced ids)`` gives the rows (default :func:`raw_rows`)."""
+        ``read(ids, stop)`` gives the rows of ``ids[:stop]`` (default :func:`raw_rows`)."""
         try:
             sql, params = ids.query.sql_with_params()
         except EmptyResultSet:  # a search whose rare words no lead matches (qs.none())
@@ -284,7 +291,7 @@ class LeadFilterSet(LeanFilterSet):
 
         def compute():
             stop = None if need is None else max(need, min(2 * held, most or 2 * held))
-            rows = read(ids if stop is None else ids[:stop])
+            rows = raw_rows(ids) if stop is None else (read or _first_rows)(ids, stop)
             return [row[0] for row in rows], stop is None or len(rows) < stop
 
         return listcache.memo(key, compute, enough)[0]
@@ -294,10 +301,10 @@ class LeadFilterSet(LeanFilterSet):
     # 1M leads ("fr" at offset 780: 38 ms walked, 34 ms joined, for a manager).
     _WALK_PER_MATCH = 0.1
 
-    def _capped_search_rows(self, sliced) -> list[tuple]:
-        """The rows of ``sliced`` (a capped search's ids, ``[:stop]``): from the ordering's index,
-        or on MariaDB, when its one common word has at most ``LEAD_SEARCH_JOIN_CAP`` branch rows,
-        from that word's matches (:func:`leads.models.joined_search_sql`, ~4 µs per match):
+    def _capped_search_rows(self, ids, stop: int) -> list[tuple]:
+        """The rows of ``ids[:stop]`` (a capped search's ids): from the ordering's index, or on
+        MariaDB, when its one common word has at most ``LEAD_SEARCH_JOIN_CAP`` branch rows, from
+        that word's matches (:func:`leads.models.joined_search_sql`, ~4 µs per match):
 
         * in the default order when walking the index to row ``stop`` would cost more, estimated
           from how densely the word's matches lie among the leads the caller sees (a seller's
@@ -305,14 +312,19 @@ class LeadFilterSet(LeanFilterSet):
         * in every other order: those indexes do not carry the searched columns (a row read per
           entry) and their order may put every match at the far end — by name, the leads whose
           last name starts "Smi" come after three quarters of the others (page 40 of "Smi" by
-          name: 1.7 s walked for a manager)."""
-        words = getattr(sliced.query, "search_common", ())
-        stop = sliced.query.high_mark
-        if len(words) != 1 or stop is None or connection.vendor != "mysql" or not connection.mysql_is_mariadb:
-            return raw_rows(sliced)
-        cap = settings.LEAD_SEARCH_JOIN_CAP
-        walks = tuple(sliced.query.order_by)[:1] in (("-created_at",), ("created_at",))
-        if walks:
+          name: 1.7 s walked for a manager). By name, the word's last-name matches are read in
+          order from the name index and only its other matches joined
+          (:func:`leads.models.by_name_search_sql`), so they alone count against the cap."""
+        words = getattr(ids.query, "search_common", ())
+        if len(words) != 1 or connection.vendor != "mysql" or not connection.mysql_is_mariadb:
+            return _first_rows(ids, stop)
+        word, cap = words[0], settings.LEAD_SEARCH_JOIN_CAP
+        branches = search_branches(word)
+        order = tuple(ids.query.order_by)[:1]
+        name_branch = order_buckets.name_prefix_filter(word) if order in (("name_key",), ("-name_key",)) else None
+        if name_branch is not None:
+            branches = [branch for branch in branches if branch != name_branch]
+        if order in (("-created_at",), ("created_at",)):
             # Walking to row `stop` passes ~stop × live / (matches × visible / live) entries, so
             # joining costs less only below matches = √(_WALK_PER_MATCH × stop × live² / visible):
             # the word's rows are counted no further (a first page: ~1,500).
@@ -321,14 +333,18 @@ class LeadFilterSet(LeanFilterSet):
             sees_all = user is None or not user.is_authenticated or user.sees_all
             visible = live if sees_all else LeadStageCount.objects.total_for([user.pk, 0])
             cap = min(cap, int(math.sqrt(self._WALK_PER_MATCH * stop * live * live / max(visible, 1))))
-        matches = word_branch_rows(words[0], cap) if cap > search_id_cap() else None
-        if not matches:
-            return raw_rows(sliced)
-        joined = joined_search_sql(sliced, words[0], 2 * cap)  # twice: rows a write adds meanwhile
-        if joined is None:
-            return raw_rows(sliced)
+        matches = branch_rows(branches, cap) if cap > search_id_cap() else None
+        if matches is None or not (matches or name_branch is not None):
+            return _first_rows(ids, stop)
+        # Twice the cap in the scans: rows a write adds between the count and the read.
+        if name_branch is not None:
+            sql = by_name_search_sql(ids, word, stop, 2 * cap)
+        else:
+            sql = joined_search_sql(ids[:stop], branches, 2 * cap)
+        if sql is None:
+            return _first_rows(ids, stop)
         with connection.cursor() as cursor:
-            cursor.execute(*joined)
+            cursor.execute(*sql)
             return cursor.fetchall()
 
     def _day_seek_ids(self, queryset, ids, months: list, limit: int, offset: int) -> list:

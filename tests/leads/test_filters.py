@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.http import QueryDict
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -232,28 +233,33 @@ def test_a_rare_search_is_resolved_once_until_a_write(manager_api, settings):
 
 @pytest.mark.skipif(connection.vendor != "mysql",
                     reason="the join of a word's matches is MariaDB SQL (STRAIGHT_JOIN); elsewhere the scan serves")
-@pytest.mark.parametrize("ordering", ["-score", "name", "-created_at"])
+@pytest.mark.parametrize("ordering", ["-score", "name", "-name", "-created_at"])
 def test_a_common_words_pages_read_from_its_matches_equal_the_scans(api, manager_api, manager, sales_user,
                                                                    other_sales_user, settings, ordering):
     """On MariaDB a page of a word too common for ids may be read by joining the word's matches to
-    the leads (in other orderings; deep in the default one when the caller's matches are sparse):
-    every page equals the ordered queryset's, in the caller's scope, and above
-    LEAD_SEARCH_JOIN_CAP the ordering's index is walked instead, with the same pages."""
+    the leads (in other orderings, by name merged with its last-name matches read in name order;
+    deep in the default one when the caller's matches are sparse): every page equals the ordered
+    queryset's, in the caller's scope, and above LEAD_SEARCH_JOIN_CAP the ordering's index is
+    walked instead, with the same pages."""
     if not connection.mysql_is_mariadb:
         pytest.skip("MySQL keeps the walk")
-    settings.LEAD_SEARCH_ID_CAP = 10  # 12 matches: common, paged through its first 10
+    settings.LEAD_SEARCH_ID_CAP = 10  # 18 matches: common, paged through its first 10
     settings.LEAD_SEARCH_JOIN_CAP = 100
     settings.LEAD_LIST_CACHE_SECONDS = 0  # every page read afresh
-    for i in range(50):  # leads the seller cannot see: a seller's matches are sparse among all
+    for i in range(150):  # leads the seller cannot see: a seller's matches are sparse among all
         LeadFactory(first_name=f"Zed{i}", last_name="Other", company="", owner=other_sales_user)
     for i in range(12):
         LeadFactory(first_name="Grace", last_name=f"Common{i:02d}", company="", score=i * 7 % 100,
                     owner=(other_sales_user, sales_user, None)[i % 3])
-    columns = {"-score": ("-score", "-id"), "name": ("name_key", "id"), "-created_at": ("-created_at", "-id")}
+    for i in range(6):  # matched by last name: by name, read in order from the name index
+        LeadFactory(first_name=f"Ann{i}", last_name=f"Graceson{i}", company="", score=i * 11 % 100,
+                    owner=(other_sales_user, sales_user, None)[i % 3])
+    columns = {"-score": ("-score", "-id"), "name": ("name_key", "id"), "-name": ("-name_key", "-id"),
+               "-created_at": ("-created_at", "-id")}
 
     def check(client, user, joined: bool):
-        ordered = (Lead.objects.visible_to(user).filter(first_name="Grace").order_by(*columns[ordering])
-                   .values_list("pk", flat=True))
+        ordered = (Lead.objects.visible_to(user).filter(Q(first_name="Grace") | Q(last_name__startswith="Graceson"))
+                   .order_by(*columns[ordering]).values_list("pk", flat=True))
         expected = [str(pk) for pk in ordered][:10]
         for offset in range(0, 12, 2):
             with CaptureQueriesContext(connection) as queries:
