@@ -156,7 +156,7 @@ def branch_rows(branches: list[Q], cap: int) -> int | None:
 
 def _union_of_scans(branches: list[Q], cap: int) -> tuple[str, list]:
     """``(sql, params)``: the ``UNION ALL`` of ``branches``' ``LIMIT cap + 1`` id scans (a column
-    ``pk``)."""
+    ``pk``), each parenthesized, not a derived table: that would copy every row twice."""
     parts, params = [], []
     for branch in branches:
         sql, branch_params = _branch_sql(branch, cap)
@@ -235,12 +235,9 @@ def _rare_together_joined(words: list[list[Q]]) -> set | None:
     budget = _EXAMINED_PER_MATCH * settings.LEAD_SEARCH_INTERSECT_CAP * len(words)
     tables, params = [], []
     for number, branches in enumerate(words):
-        parts = []
-        for branch in branches:
-            sql, branch_params = _branch_sql(branch, budget)
-            parts.append(f"({sql})")  # not a derived table each: that would copy every row twice
-            params += branch_params
-        table = f"({' UNION ALL '.join(parts)}) w{number}"
+        scans, scan_params = _union_of_scans(branches, budget)
+        params += scan_params
+        table = f"({scans}) w{number}"
         tables.append(table if number == 0 else f"{table} ON w{number}.pk = w0.pk")
     cap = search_id_cap()
     with connection.cursor() as cursor:
