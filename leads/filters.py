@@ -69,6 +69,11 @@ def _span_holding(buckets: list[tuple], offset: int, limit: int) -> tuple | None
     return buckets[first][0], buckets[last][0], before
 
 
+def _in_default_order(queryset) -> bool:
+    """Whether ``queryset`` is in the list's default order, newest or oldest first."""
+    return tuple(queryset.query.order_by)[:1] in (("-created_at",), ("created_at",))
+
+
 def _first_rows(ids, stop: int) -> list[tuple]:
     """The raw rows of ``ids[:stop]``."""
     return raw_rows(ids[:stop])
@@ -159,7 +164,7 @@ class LeadFilterSet(LeanFilterSet):
         default order (newest or oldest first) with only rollup filters."""
         if offset < settings.LEAD_DAY_SEEK_OFFSET or self.rollup_scope() is None:
             return False
-        return tuple(queryset.query.order_by)[:1] in (("-created_at",), ("created_at",))
+        return _in_default_order(queryset)
 
     def _bucket_ordering(self, queryset, offset: int) -> str | None:
         """The ordering (an ``order_buckets.ORDERING_COLUMN`` key) whose :class:`LeadOrderCount`
@@ -264,7 +269,7 @@ class LeadFilterSet(LeanFilterSet):
         return [row[0] for row in raw_rows(ids[offset : offset + limit])]
 
     @staticmethod
-    def _ordered_pks(ids, need: int | None = None, most: int | None = None, read=None) -> list:
+    def _ordered_pks(ids, need: int | None = None, most: int | None = None, read=_first_rows) -> list:
         """The raw primary keys of the list's rows in order (``ids``: its ``values_list("pk")``):
         all of them, or at least its first ``need`` (fewer only past the end), memoised at the
         list's version under the query's SQL (scope, filters, search and ordering).
@@ -275,7 +280,7 @@ class LeadFilterSet(LeanFilterSet):
         every reader in the same scope. A deeper page reads to its own end, or to twice what the
         memo held when that is more (at most ``most`` rows): paging on through a search grows
         the memo a few times, not every page, and a first visit reads no more than before.
-        ``read(ids, stop)`` gives the rows of ``ids[:stop]`` (default :func:`raw_rows`)."""
+        ``read(ids, stop)`` gives the rows of ``ids[:stop]``."""
         try:
             sql, params = ids.query.sql_with_params()
         except EmptyResultSet:  # a search whose rare words no lead matches (qs.none())
@@ -291,7 +296,7 @@ class LeadFilterSet(LeanFilterSet):
 
         def compute():
             stop = None if need is None else max(need, min(2 * held, most or 2 * held))
-            rows = raw_rows(ids) if stop is None else (read or _first_rows)(ids, stop)
+            rows = raw_rows(ids) if stop is None else read(ids, stop)
             return [row[0] for row in rows], stop is None or len(rows) < stop
 
         return listcache.memo(key, compute, enough)[0]
@@ -320,11 +325,11 @@ class LeadFilterSet(LeanFilterSet):
             return _first_rows(ids, stop)
         word, cap = words[0], settings.LEAD_SEARCH_JOIN_CAP
         branches = search_branches(word)
-        order = tuple(ids.query.order_by)[:1]
-        name_branch = order_buckets.name_prefix_filter(word) if order in (("name_key",), ("-name_key",)) else None
+        by_name = tuple(ids.query.order_by)[:1] in (("name_key",), ("-name_key",))
+        name_branch = order_buckets.name_prefix_filter(word) if by_name else None
         if name_branch is not None:
             branches = [branch for branch in branches if branch != name_branch]
-        if order in (("-created_at",), ("created_at",)):
+        if _in_default_order(ids):
             # Walking to row `stop` passes ~stop × live / (matches × visible / live) entries, so
             # joining costs less only below matches = √(_WALK_PER_MATCH × stop × live² / visible):
             # the word's rows are counted no further (a first page: ~1,500).
@@ -338,7 +343,7 @@ class LeadFilterSet(LeanFilterSet):
             return _first_rows(ids, stop)
         # Twice the cap in the scans: rows a write adds between the count and the read.
         if name_branch is not None:
-            sql = by_name_search_sql(ids, word, stop, 2 * cap)
+            sql = by_name_search_sql(ids, name_branch, branches, stop, 2 * cap)
         else:
             sql = joined_search_sql(ids[:stop], branches, 2 * cap)
         if sql is None:

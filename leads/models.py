@@ -188,29 +188,25 @@ def joined_search_sql(ids, branches: list[Q], cap: int) -> tuple[str, list] | No
     return sql, scan_params + list(params)
 
 
-def by_name_search_sql(ids, word: str, stop: int, cap: int) -> tuple[str, list] | None:
+def by_name_search_sql(ids, name_branch: Q, others: list[Q], stop: int, cap: int) -> tuple[str, list] | None:
     """The first ``stop`` ids of ``ids`` (a list ordered by name, ``name_key`` then ``id``, either
-    way, whose search filters include ``word``) when ``word`` matches last names: the leads whose
-    last name starts with it lie together in that order, so they are read from the name index
-    in order (at most ``stop`` entries, ``FORCE INDEX``), the word's other matches (first names,
-    emails, companies) through :func:`joined_search_sql`, and the two merged. "Smi" by name,
-    page 40 at 1M leads: 17–28 ms, where joining all of its 33,500 matches took ~145 ms. None
-    where the word cannot start a last name or the SQL is not the plain one it rewrites."""
-    name_branch = order_buckets.name_prefix_filter(word)
-    column = tuple(ids.query.order_by)[:1]
-    if name_branch is None or column not in (("name_key",), ("-name_key",)):
-        return None
-    pairs = ids.values_list("pk", "name_key")
-    others = [branch for branch in search_branches(word) if branch != name_branch]
+    way, whose search filters include a word's :func:`search_branches`: ``name_branch``, its
+    last-name range, and ``others``): the leads whose last name starts with the word lie
+    together in that order, so they are read from the name index in order (at most ``stop``
+    entries, ``FORCE INDEX``), the word's other matches (first names, emails, companies) through
+    :func:`joined_search_sql`, and the two merged. "Smi" by name, page 40 at 1M leads: 17–28 ms,
+    where joining all of its 33,500 matches took ~145 ms. None where the SQL is not the plain
+    one it rewrites."""
     if not others:
         return None
+    pairs = ids.values_list("pk", "name_key")
     joined = joined_search_sql(pairs[:stop], others, cap)
     own_sql, own_params = pairs.filter(name_branch)[:stop].query.sql_with_params()
     table = connection.ops.quote_name(Lead._meta.db_table)
     if joined is None or own_sql.count(f"FROM {table}") != 1:
         return None
     own_sql = own_sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX (lead_live_name_key)", 1)
-    direction = "DESC" if column == ("-name_key",) else "ASC"
+    direction = "DESC" if str(ids.query.order_by[0]).startswith("-") else "ASC"
     return (f"SELECT DISTINCT pk, name_key FROM (({joined[0]}) UNION ALL ({own_sql})) u "
             f"ORDER BY name_key {direction}, pk {direction} LIMIT {stop}", joined[1] + list(own_params))
 
