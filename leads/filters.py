@@ -10,7 +10,6 @@ Parameters: ``search`` (or ``q``), ``status`` (comma-separated allowed), ``call_
 import datetime as dt
 import hashlib
 import logging
-import math
 
 import django_filters
 from django.conf import settings
@@ -22,16 +21,16 @@ from crm.api.pagination import raw_rows
 from crm.filters import CSVChoiceFilter, DateBoundFilter, LeanFilterSet, OwnerFilter
 from leads import listcache, order_buckets
 from leads.models import (
+    COVERING_INDEXES,
     Lead,
     LeadOrderCount,
     LeadStageCount,
     LeadStageDayCount,
     LeadStageMonthCount,
+    branch_index,
     branch_rows,
-    by_name_search_sql,
-    joined_search_sql,
+    covered_search_sql,
     search_branches,
-    search_id_cap,
 )
 
 logger = logging.getLogger(__name__)
@@ -130,6 +129,23 @@ class LeadFilterSet(LeanFilterSet):
             return queryset.filter(created_at__lt=moment + dt.timedelta(days=1))
         return queryset.filter(created_at__lte=moment)
 
+    SEARCH_FILTERS = ("search", "q")
+
+    def filter_queryset(self, queryset):
+        """The filters, the search last. With one search, the searched query keeps the queryset
+        before it (``unsearched``, with how many conditions the searched one has): a common
+        word's pages may be read branch by branch from it (:meth:`_capped_search_rows`)."""
+        data = self.form.cleaned_data
+        for name, value in data.items():
+            if name not in self.SEARCH_FILTERS:
+                queryset = self.filters[name].filter(queryset, value)
+        unsearched, searches = queryset, [name for name in self.SEARCH_FILTERS if (data.get(name) or "").strip()]
+        for name in searches:
+            queryset = self.filters[name].filter(queryset, data[name])
+        if len(searches) == 1:
+            queryset.query.unsearched = (unsearched, len(queryset.query.where.children))
+        return queryset
+
     # Filters the (owner, status) rollups can answer; any other filter needs a (capped) count.
     ROLLUP_FILTERS = {"status", "owner", "owner_id", "ordering"}
 
@@ -141,13 +157,20 @@ class LeadFilterSet(LeanFilterSet):
         (``me``, ``none`` or an id) intersect; a seller asking for someone else's leads gets [].
         """
         if not hasattr(self, "_rollup_scope"):
-            self._rollup_scope = self._find_rollup_scope()
+            self._rollup_scope = self._find_rollup_scope(self.ROLLUP_FILTERS)
         return self._rollup_scope
 
-    def _find_rollup_scope(self):
+    def search_scope(self) -> tuple[list[int] | None, list[str] | None] | None:
+        """:meth:`rollup_scope` of the list without its search: what the search branches'
+        indexes carry (``leads.models.SEARCH_COVERED``)."""
+        if not hasattr(self, "_search_scope"):
+            self._search_scope = self._find_rollup_scope(self.ROLLUP_FILTERS | set(self.SEARCH_FILTERS))
+        return self._search_scope
+
+    def _find_rollup_scope(self, answerable: set):
         data = self.form.cleaned_data if self.has_filters and self.form.is_valid() else {}
         active = {name for name, value in data.items() if value not in (None, "", [], ())}
-        if active - self.ROLLUP_FILTERS:
+        if active - answerable:
             return None
         user = getattr(self.request, "user", None)
         if user is None or not user.is_authenticated:
@@ -301,51 +324,58 @@ class LeadFilterSet(LeanFilterSet):
 
         return listcache.memo(key, compute, enough)[0]
 
-    # What walking one more entry of the default order's index costs (it carries the searched
-    # columns), against one matching lead read through joined_search_sql: ~0.4 µs and ~4 µs at
-    # 1M leads ("fr" at offset 780: 38 ms walked, 34 ms joined, for a manager).
-    _WALK_PER_MATCH = 0.1
+    # What reading one index entry costs at 1M leads, in µs: walking the default order's index
+    # (it carries the searched columns and the owner), any other walk (a row read per entry: the
+    # other orderings' indexes lack the searched columns, none has the status), and a search
+    # branch's entry from a covering index (leads.models.COVERING_INDEXES, the default order
+    # with the scope filters only) or with a row read. Measured on "fr", "Smi" and "jo"
+    # (docs/benchmarks.md).
+    _WALK_ENTRY, _WALK_ROW, _BRANCH_ENTRY, _BRANCH_ROW = 0.4, 5.0, 0.7, 3.5
+    # Distinct leads per branch row of a name-like word ("fr": 8,651 leads, 12,161 rows: first
+    # names and emails overlap).
+    _DISTINCT = 0.7
 
     def _capped_search_rows(self, ids, stop: int) -> list[tuple]:
-        """The rows of ``ids[:stop]`` (a capped search's ids): from the ordering's index, or on
-        MariaDB, when its one common word has at most ``LEAD_SEARCH_JOIN_CAP`` branch rows, from
-        that word's matches (:func:`leads.models.joined_search_sql`, ~4 µs per match):
+        """The rows of ``ids[:stop]`` (a capped search's ids): from walking the ordering's index
+        for matches, or on MariaDB, when the list has one search of one common word, from that
+        word's branches (:func:`leads.models.covered_search_sql`) where that costs less.
 
-        * in the default order when walking the index to row ``stop`` would cost more, estimated
-          from how densely the word's matches lie among the leads the caller sees (a seller's
-          are ~2.7× sparser at 1M: page 40 of "fr" 92 ms walked, 34 ms joined);
-        * in every other order: those indexes do not carry the searched columns (a row read per
-          entry) and their order may put every match at the far end — by name, the leads whose
-          last name starts "Smi" come after three quarters of the others (page 40 of "Smi" by
-          name: 1.7 s walked for a manager). By name, the word's last-name matches are read in
-          order from the name index and only its other matches joined
-          (:func:`leads.models.by_name_search_sql`), so they alone count against the cap."""
+        Walking to row ``stop`` passes about ``stop × live² / (matches × visible)`` entries
+        (``visible``: the live leads the list's scope and status filter hold, per the rollups;
+        ``matches``: the distinct leads of the branches' rows), reading the branches each
+        branch's rows, at the costs per entry above; the rows are the optimizer's estimates
+        (:func:`leads.models.branch_rows`). Above ``LEAD_SEARCH_COVER_CAP`` rows in all the index
+        is walked. By name, the word's last-name branch is read in the list's order (``stop``
+        entries) and not counted."""
         words = getattr(ids.query, "search_common", ())
-        if len(words) != 1 or connection.vendor != "mysql" or not connection.mysql_is_mariadb:
+        unsearched, conditions = getattr(ids.query, "unsearched", (None, None))
+        if (len(words) != 1 or unsearched is None or len(ids.query.where.children) != conditions
+                or connection.vendor != "mysql" or not connection.mysql_is_mariadb):
             return _first_rows(ids, stop)
-        word, cap = words[0], settings.LEAD_SEARCH_JOIN_CAP
-        branches = search_branches(word)
-        by_name = tuple(ids.query.order_by)[:1] in (("name_key",), ("-name_key",))
-        name_branch = order_buckets.name_prefix_filter(word) if by_name else None
-        if name_branch is not None:
-            branches = [branch for branch in branches if branch != name_branch]
-        if _in_default_order(ids):
-            # Walking to row `stop` passes ~stop × live / (matches × visible / live) entries, so
-            # joining costs less only below matches = √(_WALK_PER_MATCH × stop × live² / visible):
-            # the word's rows are counted no further (a first page: ~1,500).
-            user = getattr(self.request, "user", None)
-            live = LeadStageCount.objects.total_for()
-            sees_all = user is None or not user.is_authenticated or user.sees_all
-            visible = live if sees_all else LeadStageCount.objects.total_for([user.pk, 0])
-            cap = min(cap, int(math.sqrt(self._WALK_PER_MATCH * stop * live * live / max(visible, 1))))
-        matches = branch_rows(branches, cap) if cap > search_id_cap() else None
-        if matches is None or not (matches or name_branch is not None):
-            return _first_rows(ids, stop)
-        # Twice the cap in the scans: rows a write adds between the count and the read.
-        if name_branch is not None:
-            sql = by_name_search_sql(ids, name_branch, branches, stop, 2 * cap)
-        else:
-            sql = joined_search_sql(ids[:stop], branches, 2 * cap)
+        order = tuple(ids.query.order_by)
+        branches = search_branches(words[0])
+        scope = self.search_scope()
+        covered = scope is not None and scope[1] is None and _in_default_order(ids)
+        in_order = None  # by name, the last-name branch is read in the list's order
+        if order[:1] in (("name_key",), ("-name_key",)):
+            in_order = order_buckets.name_prefix_filter(words[0])
+        alone = [branch for branch in branches
+                 if branch == in_order or covered and branch_index(branch) in COVERING_INDEXES]
+        counted = [branch for branch in branches if branch != in_order]
+        per_row = [self._BRANCH_ENTRY if branch in alone else self._BRANCH_ROW for branch in counted]
+        live = LeadStageCount.objects.total_for()
+        visible = max(live if scope is None else LeadStageCount.objects.total_for(*scope), 1)
+        walk_entry = self._WALK_ENTRY if covered else self._WALK_ROW
+        cap = settings.LEAD_SEARCH_COVER_CAP
+        rows = branch_rows(counted, cap)
+        # Walking passes about stop × live² / (matches × visible) entries; a lead matching
+        # several branches counts once there.
+        walk = walk_entry * stop * live * live / (max(sum(rows), 1) * self._DISTINCT * visible)
+        read = sum(n * cost for n, cost in zip(rows, per_row, strict=True))
+        sql = None
+        if read <= walk and sum(rows) <= cap:
+            sql = covered_search_sql(unsearched.order_by(*order), alone,
+                                     [branch for branch in branches if branch not in alone], stop)
         if sql is None:
             return _first_rows(ids, stop)
         with connection.cursor() as cursor:

@@ -131,27 +131,29 @@ def _resolve_words(words: list[str]) -> tuple[set | None, list[int]]:
 
 
 # The optimizer's row estimates for the search branches' prefix ranges were 1.0–2.1× the rows
-# they hold (1M leads: "fr" 21,909 for 12,161, "Smi" 69,686 for 33,518, "+1415" 3,034 for 3,030).
-_ESTIMATE_OVER = 2.5
+# they hold (1M leads: "fr" 22,370 for 12,161, "Smi" 69,686 for 33,518, "+1415" 3,034 for
+# 3,030): divided by this, they are about right.
+ESTIMATE_OVER = 1.5
 
 
-def branch_rows(branches: list[Q], cap: int) -> int | None:
-    """How many rows the index scans of ``branches`` (some of a word's :func:`search_branches`)
-    give (a lead counts once per branch it matches, live or not), or None above ``cap``: one
-    ``COUNT`` over their ``UNION ALL``, stopped at ``cap + 1`` rows (~4 ms at 12,000). The
-    optimizer's estimate (an ``EXPLAIN`` of the same scans, ~0.3 ms) answers None first where it
-    is far above ``cap`` ("Smi" on a deep page: 15 ms of counting saved)."""
+def branch_rows(branches: list[Q], cap: int) -> list[int]:
+    """About how many rows each of ``branches``' index scans (some of a word's
+    :func:`search_branches`) gives, a lead counting in every branch it matches, live or not: the
+    optimizer's estimates from one ``EXPLAIN`` of their ``UNION ALL`` (~0.5 ms), divided by
+    ``ESTIMATE_OVER``. Counting them costs ~0.3 µs per row (10–17 ms for "Smi"), as much as
+    choosing wrongly near the line where reading them and walking the list cost the same."""
     if not branches:
-        return 0
+        return []
     scans, params = _union_of_scans(branches, cap)
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {scans}", params)
-        column = [description[0] for description in cursor.description].index("rows")
-        if sum(int(row[column] or 0) for row in cursor.fetchall()) > _ESTIMATE_OVER * cap:
-            return None
-        cursor.execute(f"SELECT COUNT(*) FROM ({scans} LIMIT {cap + 1}) w", params)
-        rows = cursor.fetchone()[0]
-    return None if rows > cap else rows
+        names = [description[0] for description in cursor.description]
+        rows = {}
+        for row in cursor.fetchall():  # one per SELECT, numbered from 1 in the order given
+            select, estimate = row[names.index("id")], row[names.index("rows")]
+            if select is not None:
+                rows[int(select)] = int(int(estimate or 0) / ESTIMATE_OVER)
+    return [rows.get(number, 0) for number in range(1, len(branches) + 1)]
 
 
 def _union_of_scans(branches: list[Q], cap: int) -> tuple[str, list]:
@@ -165,50 +167,92 @@ def _union_of_scans(branches: list[Q], cap: int) -> tuple[str, list]:
     return " UNION ALL ".join(parts), params
 
 
-def joined_search_sql(ids, branches: list[Q], cap: int) -> tuple[str, list] | None:
-    """``ids`` (a list's ``values_list``, sliced, whose search filters include ``branches``, some
-    of a word's :func:`search_branches`) as MariaDB SQL that starts from the leads the branches
-    match instead of the ordering's index: the ids of their scans (each ``LIMIT cap + 1``;
-    :func:`branch_rows` tells whether they fit), distinct, joined to the leads by primary key
-    (``STRAIGHT_JOIN``: MariaDB's own plan walks the ordering's index and probes the ids), then
-    filtered, sorted and sliced as ``ids`` says. ~4 µs per matching lead at 1M leads whatever the
-    ordering or the caller's scope, where walking the index costs ~0.4 µs per entry in the
-    default order and ~5 µs in the others, however few of the entries match. None where the
-    compiled SQL is not the plain one-table ``SELECT`` this rewrites (then read ``ids`` as it
-    is)."""
-    sql, params = ids.query.sql_with_params()
+# The index each search branch's column leads (Lead.Meta.indexes), by that column. Those in
+# COVERING_INDEXES carry after it what the list's default order filters and sorts by
+# (SEARCH_COVERED), so a common word's matches there are read from them alone
+# (covered_search_sql); the others cost a row read per entry. First and last names hold most of
+# a name prefix's matches; covering every branch cost the CSV import a fifth of its speed.
+# Every branch's read names its index: left to choose, MariaDB may walk the list's ordering
+# index instead, reading a row per entry until it has the page (400 ms for "fr" by value).
+BRANCH_INDEXES = {
+    "first_name": "lead_search_first_name",
+    "name_key": "lead_live_name_key",
+    # The unique key Django declares on the column, which MySQL/MariaDB name after it.
+    "live_email": "live_email",
+    "company": "lead_company",
+    "phone": "lead_phone",
+}
+COVERING_INDEXES = {"lead_search_first_name", "lead_live_name_key"}
+SEARCH_COVERED = ["deleted_at", "owner", "created_at"]
+
+
+def branch_index(branch: Q) -> str | None:
+    """The name of the index that serves ``branch`` (one of :func:`search_branches`), from
+    ``BRANCH_INDEXES``."""
+    for lookup, _ in branch.children:
+        index = BRANCH_INDEXES.get(lookup.split("__")[0])
+        if index is not None:
+            return index
+    return None
+
+
+# A scan's LIMIT that never cuts it short (_branch_sql compiles one per cap).
+_WHOLE = 2**31
+
+
+def covered_search_sql(unsearched, alone: list[Q], joined: list[Q], stop: int) -> tuple[str, list] | None:
+    """``(sql, params)`` of the first ``stop`` rows ``(pk, ordering column)`` of ``unsearched``
+    (a list's ordered queryset, its filters without the search: ``ORDER BY <column>, id`` in one
+    direction) that match any of ``alone`` and ``joined`` (one word's :func:`search_branches`),
+    in one MariaDB statement, where walking the list's own index for matches costs ~0.4 µs per
+    entry in the default order and a row read in the others, however few of them match (the
+    caller weighs the two). None where the ordering is not a plain column or the SQL not the
+    plain one-table ``SELECT`` this builds on.
+
+    * Each of ``alone`` gives its own first ``stop`` from its index (``FORCE INDEX``,
+      ``BRANCH_INDEXES``): one that carries what the list filters and sorts by
+      (``COVERING_INDEXES`` in the default order with the scope filters only) ~0.7 µs per entry
+      at 1M leads, or one already in the list's order (the last-name branch by name) ``stop``
+      entries.
+    * ``joined``: the ids of their scans (whole: an estimate chose this), distinct, joined to the leads
+      by primary key (``STRAIGHT_JOIN``: MariaDB's own plan walks the ordering's index and
+      probes the ids), filtered, sorted and cut at ``stop``: ~3.5 µs per id.
+
+    The parts are merged without duplicates. Page 40 of "fr" (6,956 first names, 1,590 last
+    names alone, 3,615 emails joined): 20–31 ms, 38–47 ms walked."""
+    order_by = [str(name) for name in unsearched.query.order_by]
+    column = order_by[0].lstrip("-") if order_by else ""
+    if column not in {field.name for field in Lead._meta.concrete_fields} or order_by[1:] not in (["id"], ["-id"]):
+        return None
     qn = connection.ops.quote_name
     table = qn(Lead._meta.db_table)
-    if not sql.startswith("SELECT ") or sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
+    rows = unsearched.values_list("pk", column)
+    parts, params = [], []
+    for branch in alone:
+        sql, branch_params = rows.filter(branch)[:stop].query.sql_with_params()
+        if sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
+            return None
+        index = branch_index(branch)
+        if index is not None:
+            sql = sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({index})", 1)
+        parts.append(f"({sql})")
+        params += branch_params
+    if joined:
+        sql, list_params = rows[:stop].query.sql_with_params()
+        if not sql.startswith("SELECT ") or sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
+            return None
+        scans, scan_params = _union_of_scans(joined, _WHOLE)
+        matches = f"(SELECT DISTINCT pk FROM ({scans}) w0) w"
+        sql = sql.replace("SELECT ", "SELECT STRAIGHT_JOIN ", 1).replace(
+            f"FROM {table}", f"FROM {matches} JOIN {table} ON {table}.{qn(Lead._meta.pk.column)} = w.pk", 1)
+        parts.append(f"({sql})")
+        params += scan_params + list(list_params)
+    if not parts:
         return None
-    scans, scan_params = _union_of_scans(branches, cap)
-    matches = f"(SELECT DISTINCT pk FROM ({scans}) w0) w"
-    sql = sql.replace("SELECT ", "SELECT STRAIGHT_JOIN ", 1).replace(
-        f"FROM {table}", f"FROM {matches} JOIN {table} ON {table}.{qn(Lead._meta.pk.column)} = w.pk", 1)
-    return sql, scan_params + list(params)
-
-
-def by_name_search_sql(ids, name_branch: Q, others: list[Q], stop: int, cap: int) -> tuple[str, list] | None:
-    """The first ``stop`` ids of ``ids`` (a list ordered by name, ``name_key`` then ``id``, either
-    way, whose search filters include a word's :func:`search_branches`: ``name_branch``, its
-    last-name range, and ``others``): the leads whose last name starts with the word lie
-    together in that order, so they are read from the name index in order (at most ``stop``
-    entries, ``FORCE INDEX``), the word's other matches (first names, emails, companies) through
-    :func:`joined_search_sql`, and the two merged. "Smi" by name, page 40 at 1M leads: 17–28 ms,
-    where joining all of its 33,500 matches took ~145 ms. None where the SQL is not the plain
-    one it rewrites."""
-    if not others:
-        return None
-    pairs = ids.values_list("pk", "name_key")
-    joined = joined_search_sql(pairs[:stop], others, cap)
-    own_sql, own_params = pairs.filter(name_branch)[:stop].query.sql_with_params()
-    table = connection.ops.quote_name(Lead._meta.db_table)
-    if joined is None or own_sql.count(f"FROM {table}") != 1:
-        return None
-    own_sql = own_sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX (lead_live_name_key)", 1)
-    direction = "DESC" if str(ids.query.order_by[0]).startswith("-") else "ASC"
-    return (f"SELECT DISTINCT pk, name_key FROM (({joined[0]}) UNION ALL ({own_sql})) u "
-            f"ORDER BY name_key {direction}, pk {direction} LIMIT {stop}", joined[1] + list(own_params))
+    pk, key = qn("pk"), qn(column)  # values_list's aliases
+    direction = "DESC" if order_by[0].startswith("-") else "ASC"
+    return (f"SELECT DISTINCT {pk}, {key} FROM ({' UNION ALL '.join(parts)}) u "
+            f"ORDER BY {key} {direction}, {pk} {direction} LIMIT {stop}", params)
 
 
 # Rows MariaDB examines per word match when joining the words' id sets: each index entry read,
@@ -499,14 +543,13 @@ class Lead(models.Model):
         # Every list filter and ordering has an index led by deleted_at, since every list
         # reads live leads only (deleted_at IS NULL).
         indexes = [
-            # id then owner after created_at: the default order scans this index alone, and a
-            # sales user's scope (own + unassigned) filters from it without row lookups.
-            models.Index(fields=["deleted_at", "created_at", "id", "owner"], name="lead_live_created_owner"),
-            # The same order with the searched columns after it: the ids of a search page whose
-            # words are too common for ids (LeadQuerySet.search) come from this index alone, each
-            # word checked inside it, where a row read per entry made page 50 of "Smi" cost
-            # 49-80 ms at 1M leads (now 17-30). Beside the narrow index, not instead of it: with
-            # only this wide one MariaDB served a seller's first page by another index and a sort.
+            # The default order, with the id, the owner and the searched columns after
+            # created_at: a page's ids come from this index alone, a sales user's scope (own +
+            # unassigned) and the words of a search too common for ids (LeadQuerySet.search)
+            # checked inside it, where a row read per entry made page 50 of "Smi" cost 49-80 ms
+            # at 1M leads (now 17-30). A narrow (deleted_at, created_at, id, owner) index beside
+            # it went when the search branches' indexes grew (its share of the CSV import's
+            # writes paid for theirs); MariaDB 10.11 reads every default-order page from this one.
             models.Index(fields=["deleted_at", "created_at", "id", "owner", "first_name", "name_key", "company",
                                  "live_email", "phone"], name="lead_live_created_search"),
             # The other orderings carry the owner after the id too: a seller's page (own +
@@ -517,8 +560,9 @@ class Lead(models.Model):
             models.Index(fields=["deleted_at", "last_interaction_at", "id", "owner"], name="lead_live_last_inter"),
             models.Index(fields=["deleted_at", "score", "id", "owner"], name="lead_live_score"),
             models.Index(fields=["deleted_at", "value", "id", "owner"], name="lead_live_value"),
-            # Ordering by name, and the last-name branch of a search (which reads live leads only).
-            models.Index(fields=["deleted_at", "name_key", "id", "owner"], name="lead_live_name_key"),
+            # Ordering by name, and the last-name branch of a search (which reads live leads only),
+            # with the creation time after the owner as the other search branches' indexes have it.
+            models.Index(fields=["deleted_at", "name_key", "id", "owner", "created_at"], name="lead_live_name_key"),
             models.Index(fields=["status", "deleted_at", "created_at"], name="lead_status_created"),
             # The dashboard's rollup of won/lost leads by the day they got there (revenue by close date).
             models.Index(fields=["status", "deleted_at", "status_changed_at"], name="lead_status_changed"),
@@ -528,11 +572,14 @@ class Lead(models.Model):
             # The calling scheduler's queue: an agent's due leads (call_status new/in progress,
             # schedule_at null or past) are ranges of this index, walked in (schedule_at, id) order.
             models.Index(fields=["agent_id", "call_status", "schedule_at"], name="lead_call_queue"),
-            # Single-column indexes so each branch of a search's OR is an index range scan.
-            # lead_phone also serves the duplicate checks (a phone, for an agent or not): a
-            # number has a handful of rows at most, so no (agent_id, phone) index is needed.
-            # Every index costs each inserted row (a CSV import writes 100,000 at a time).
-            models.Index(fields=["first_name"], name="lead_first_name"),
+            # One index per search branch (BRANCH_INDEXES), so each branch of a search's OR is a
+            # range scan. The first name's, like the name's above, carries the scope and the
+            # default order (SEARCH_COVERED): a common word's page there is read from them alone
+            # (covered_search_sql). Every index costs each inserted row (a CSV import writes
+            # 100,000 at a time). lead_phone also serves the duplicate checks (a phone, for an
+            # agent or not): a number has a handful of rows at most, so no (agent_id, phone)
+            # index is needed.
+            models.Index(fields=["first_name", *SEARCH_COVERED], name="lead_search_first_name"),
             models.Index(fields=["company"], name="lead_company"),
             models.Index(fields=["phone"], name="lead_phone"),
         ]

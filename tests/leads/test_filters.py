@@ -231,48 +231,67 @@ def test_a_rare_search_is_resolved_once_until_a_write(manager_api, settings):
             assert body["results"] == [] and body["count"] == 0, text
 
 
+def _read_from_branches(queries) -> list[str]:
+    """The statements of a list request that read a common word's page from its branches
+    (leads.models.covered_search_sql)."""
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT DISTINCT `pk`")]
+
+
 @pytest.mark.skipif(connection.vendor != "mysql",
-                    reason="the join of a word's matches is MariaDB SQL (STRAIGHT_JOIN); elsewhere the scan serves")
+                    reason="reading a word's branches is MariaDB SQL (FORCE INDEX, STRAIGHT_JOIN); elsewhere the walk serves")
 @pytest.mark.parametrize("ordering", ["-score", "name", "-name", "-created_at"])
-def test_a_common_words_pages_read_from_its_matches_equal_the_scans(api, manager_api, manager, sales_user,
-                                                                   other_sales_user, settings, ordering):
-    """On MariaDB a page of a word too common for ids may be read by joining the word's matches to
-    the leads (in other orderings, by name merged with its last-name matches read in name order;
-    deep in the default one when the caller's matches are sparse): every page equals the ordered
-    queryset's, in the caller's scope, and above LEAD_SEARCH_JOIN_CAP the ordering's index is
-    walked instead, with the same pages."""
+def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager_api, manager, sales_user,
+                                                                    other_sales_user, settings, ordering):
+    """On MariaDB a page of a word too common for ids may be read from the word's branches
+    (each from its own index, or their ids joined to the leads) instead of walking the list's
+    index: every page equals the ordered queryset's, in the caller's scope and with a filter
+    the branches' indexes do not carry; in the default order the first and last names are read
+    from their covering indexes alone; with LEAD_SEARCH_COVER_CAP 0 the index is walked, with
+    the same pages."""
     if not connection.mysql_is_mariadb:
         pytest.skip("MySQL keeps the walk")
     settings.LEAD_SEARCH_ID_CAP = 10  # 18 matches: common, paged through its first 10
-    settings.LEAD_SEARCH_JOIN_CAP = 100
     settings.LEAD_LIST_CACHE_SECONDS = 0  # every page read afresh
     for i in range(150):  # leads the seller cannot see: a seller's matches are sparse among all
         LeadFactory(first_name=f"Zed{i}", last_name="Other", company="", owner=other_sales_user)
     for i in range(12):
         LeadFactory(first_name="Grace", last_name=f"Common{i:02d}", company="", score=i * 7 % 100,
-                    owner=(other_sales_user, sales_user, None)[i % 3])
+                    owner=(other_sales_user, sales_user, None)[i % 3], source=("web", "fair")[i % 2])
     for i in range(6):  # matched by last name: by name, read in order from the name index
         LeadFactory(first_name=f"Ann{i}", last_name=f"Graceson{i}", company="", score=i * 11 % 100,
-                    owner=(other_sales_user, sales_user, None)[i % 3])
+                    owner=(other_sales_user, sales_user, None)[i % 3], source=("web", "fair")[i % 2])
     columns = {"-score": ("-score", "-id"), "name": ("name_key", "id"), "-name": ("-name_key", "-id"),
                "-created_at": ("-created_at", "-id")}
 
-    def check(client, user, joined: bool):
-        ordered = (Lead.objects.visible_to(user).filter(Q(first_name="Grace") | Q(last_name__startswith="Graceson"))
-                   .order_by(*columns[ordering]).values_list("pk", flat=True))
-        expected = [str(pk) for pk in ordered][:10]
+    def check(client, user, source=None) -> list[str]:
+        """Every page against the queryset's; the statements that read from the branches."""
+        ordered = Lead.objects.visible_to(user).filter(Q(first_name="Grace") | Q(last_name__startswith="Graceson"))
+        params = {"search": "grace", "ordering": ordering, "limit": 2}
+        if source:
+            ordered, params["source"] = ordered.filter(source=source), source
+        expected = [str(pk) for pk in ordered.order_by(*columns[ordering]).values_list("pk", flat=True)][:10]
+        read = []
         for offset in range(0, 12, 2):
             with CaptureQueriesContext(connection) as queries:
-                body = client.get("/api/v1/leads", {"search": "grace", "ordering": ordering, "limit": 2,
-                                                    "offset": offset}).json()
+                body = client.get("/api/v1/leads", {**params, "offset": offset}).json()
             assert [row["id"] for row in body["results"]] == expected[offset : offset + 2], (ordering, offset)
-            if offset + 2 <= len(expected) and (ordering != "-created_at" or offset >= 6):
-                assert any("STRAIGHT_JOIN" in q["sql"] for q in queries.captured_queries) == joined, offset
+            read += _read_from_branches(queries)
+        return read
 
-    check(manager_api, manager, ordering != "-created_at")
-    check(api, sales_user, True)
-    settings.LEAD_SEARCH_JOIN_CAP = 4
-    check(api, sales_user, False)
+    check(manager_api, manager)
+    read = check(api, sales_user)
+    assert read, "a seller's sparse matches are read from the word's branches"
+    if ordering == "-created_at":  # names from their covering indexes, the email's ids joined
+        assert all("FORCE INDEX (lead_search_first_name)" in sql and "FORCE INDEX (lead_live_name_key)" in sql
+                   and "STRAIGHT_JOIN" in sql for sql in read)
+    elif ordering in ("name", "-name"):  # the last names in name order, the others joined
+        assert all("FORCE INDEX (lead_live_name_key)" in sql and "lead_search_first_name" not in sql
+                   for sql in read)
+    else:
+        assert all("FORCE INDEX" not in sql and "STRAIGHT_JOIN" in sql for sql in read)
+    check(api, sales_user, source="web")  # a filter the covering indexes lack: still the same pages
+    settings.LEAD_SEARCH_COVER_CAP = 0
+    assert check(api, sales_user) == []
 
 
 def test_search_matches_a_whole_last_name_without_case_or_accents(manager_api):
