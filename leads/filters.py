@@ -22,6 +22,7 @@ from crm.filters import CSVChoiceFilter, DateBoundFilter, LeanFilterSet, OwnerFi
 from leads import listcache, order_buckets
 from leads.models import (
     COVERING_INDEXES,
+    SEARCH_COVERED,
     Lead,
     LeadOrderCount,
     LeadStageCount,
@@ -327,9 +328,9 @@ class LeadFilterSet(LeanFilterSet):
     # What reading one index entry costs at 1M leads, in µs: walking the default order's index
     # (it carries the searched columns and the owner), any other walk (a row read per entry: the
     # other orderings' indexes lack the searched columns, none has the status), and a search
-    # branch's entry from a covering index (leads.models.COVERING_INDEXES, the default order
-    # with the scope filters only) or with a row read. Measured on "fr", "Smi" and "jo"
-    # (docs/benchmarks.md).
+    # branch's entry from a covering index (leads.models.COVERING_INDEXES: with the scope
+    # filters only, in an ordering they carry) or with a row read. Measured on "fr", "Smi" and
+    # "jo" (docs/benchmarks.md).
     _WALK_ENTRY, _WALK_ROW, _BRANCH_ENTRY, _BRANCH_ROW = 0.4, 5.0, 0.7, 3.5
     # Distinct leads per branch row of a name-like word ("fr": 8,651 leads, 12,161 rows: first
     # names and emails overlap).
@@ -355,7 +356,8 @@ class LeadFilterSet(LeanFilterSet):
         order = tuple(ids.query.order_by)
         branches = search_branches(words[0])
         scope = self.search_scope()
-        covered = scope is not None and scope[1] is None and _in_default_order(ids)
+        # The covering indexes carry the scope and these orderings' columns, not the status.
+        covered = scope is not None and scope[1] is None and str(order[0]).lstrip("-") in SEARCH_COVERED
         in_order = None  # by name, the last-name branch is read in the list's order
         if order[:1] in (("name_key",), ("-name_key",)):
             in_order = order_buckets.name_prefix_filter(words[0])
@@ -365,7 +367,7 @@ class LeadFilterSet(LeanFilterSet):
         per_row = [self._BRANCH_ENTRY if branch in alone else self._BRANCH_ROW for branch in counted]
         live = LeadStageCount.objects.total_for()
         visible = max(live if scope is None else LeadStageCount.objects.total_for(*scope), 1)
-        walk_entry = self._WALK_ENTRY if covered else self._WALK_ROW
+        walk_entry = self._WALK_ENTRY if covered and _in_default_order(ids) else self._WALK_ROW
         cap = settings.LEAD_SEARCH_COVER_CAP
         rows = branch_rows(counted, cap)
         # Walking passes about stop × live² / (matches × visible) entries; a lead matching

@@ -168,10 +168,12 @@ def _union_of_scans(branches: list[Q], cap: int) -> tuple[str, list]:
 
 
 # The index each search branch's column leads (Lead.Meta.indexes), by that column. Those in
-# COVERING_INDEXES carry after it what the list's default order filters and sorts by
-# (SEARCH_COVERED), so a common word's matches there are read from them alone
-# (covered_search_sql); the others cost a row read per entry. First and last names hold most of
-# a name prefix's matches; covering every branch cost the CSV import a fifth of its speed.
+# COVERING_INDEXES carry after it what a list filters by (the scope: deleted_at, owner) and the
+# columns of every ordering but the name (SEARCH_COVERED), so a common word's matches there are
+# read from them alone (covered_search_sql); the others cost a row read per entry. First and
+# last names hold most of a name prefix's matches; covering every branch (with an email index
+# beside the unique one, and the status) cost the CSV import a fifth of its speed (10,188 ->
+# 8,014 rows/s), these two nothing measurable (10,075-10,713).
 # Every branch's read names its index: left to choose, MariaDB may walk the list's ordering
 # index instead, reading a row per entry until it has the page (400 ms for "fr" by value).
 BRANCH_INDEXES = {
@@ -183,7 +185,7 @@ BRANCH_INDEXES = {
     "phone": "lead_phone",
 }
 COVERING_INDEXES = {"lead_search_first_name", "lead_live_name_key"}
-SEARCH_COVERED = ["deleted_at", "owner", "created_at"]
+SEARCH_COVERED = ["deleted_at", "owner", "created_at", "updated_at", "last_interaction_at", "score", "value"]
 
 
 def branch_index(branch: Q) -> str | None:
@@ -211,9 +213,8 @@ def covered_search_sql(unsearched, alone: list[Q], joined: list[Q], stop: int) -
 
     * Each of ``alone`` gives its own first ``stop`` from its index (``FORCE INDEX``,
       ``BRANCH_INDEXES``): one that carries what the list filters and sorts by
-      (``COVERING_INDEXES`` in the default order with the scope filters only) ~0.7 µs per entry
-      at 1M leads, or one already in the list's order (the last-name branch by name) ``stop``
-      entries.
+      (``COVERING_INDEXES``, with the scope filters only) ~0.7 µs per entry at 1M leads, or one
+      already in the list's order (the last-name branch by name) ``stop`` entries.
     * ``joined``: the ids of their scans (whole: an estimate chose this), distinct, joined to the leads
       by primary key (``STRAIGHT_JOIN``: MariaDB's own plan walks the ordering's index and
       probes the ids), filtered, sorted and cut at ``stop``: ~3.5 µs per id.
@@ -561,8 +562,9 @@ class Lead(models.Model):
             models.Index(fields=["deleted_at", "score", "id", "owner"], name="lead_live_score"),
             models.Index(fields=["deleted_at", "value", "id", "owner"], name="lead_live_value"),
             # Ordering by name, and the last-name branch of a search (which reads live leads only),
-            # with the creation time after the owner as the other search branches' indexes have it.
-            models.Index(fields=["deleted_at", "name_key", "id", "owner", "created_at"], name="lead_live_name_key"),
+            # with the other orderings' columns after the owner as the first name's index has them.
+            models.Index(fields=["deleted_at", "name_key", "id", "owner", "created_at", "updated_at",
+                                 "last_interaction_at", "score", "value"], name="lead_live_name_key"),
             models.Index(fields=["status", "deleted_at", "created_at"], name="lead_status_created"),
             # The dashboard's rollup of won/lost leads by the day they got there (revenue by close date).
             models.Index(fields=["status", "deleted_at", "status_changed_at"], name="lead_status_changed"),
@@ -574,7 +576,7 @@ class Lead(models.Model):
             models.Index(fields=["agent_id", "call_status", "schedule_at"], name="lead_call_queue"),
             # One index per search branch (BRANCH_INDEXES), so each branch of a search's OR is a
             # range scan. The first name's, like the name's above, carries the scope and the
-            # default order (SEARCH_COVERED): a common word's page there is read from them alone
+            # orderings' columns (SEARCH_COVERED): a common word's page is read from them alone
             # (covered_search_sql). Every index costs each inserted row (a CSV import writes
             # 100,000 at a time). lead_phone also serves the duplicate checks (a phone, for an
             # agent or not): a number has a handful of rows at most, so no (agent_id, phone)

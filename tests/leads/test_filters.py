@@ -244,10 +244,10 @@ def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager
                                                                     other_sales_user, settings, ordering):
     """On MariaDB a page of a word too common for ids may be read from the word's branches
     (each from its own index, or their ids joined to the leads) instead of walking the list's
-    index: every page equals the ordered queryset's, in the caller's scope and with a filter
-    the branches' indexes do not carry; in the default order the first and last names are read
-    from their covering indexes alone; with LEAD_SEARCH_COVER_CAP 0 the index is walked, with
-    the same pages."""
+    index: every page equals the ordered queryset's, in the caller's scope and with filters
+    the branches' indexes do not carry; by newest or score the first and last names are read
+    from their covering indexes alone, by name the last names in order; with
+    LEAD_SEARCH_COVER_CAP 0 the index is walked, with the same pages."""
     if not connection.mysql_is_mariadb:
         pytest.skip("MySQL keeps the walk")
     settings.LEAD_SEARCH_ID_CAP = 10  # 18 matches: common, paged through its first 10
@@ -263,12 +263,11 @@ def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager
     columns = {"-score": ("-score", "-id"), "name": ("name_key", "id"), "-name": ("-name_key", "-id"),
                "-created_at": ("-created_at", "-id")}
 
-    def check(client, user, source=None) -> list[str]:
+    def check(client, user, **filters) -> list[str]:
         """Every page against the queryset's; the statements that read from the branches."""
-        ordered = Lead.objects.visible_to(user).filter(Q(first_name="Grace") | Q(last_name__startswith="Graceson"))
-        params = {"search": "grace", "ordering": ordering, "limit": 2}
-        if source:
-            ordered, params["source"] = ordered.filter(source=source), source
+        ordered = (Lead.objects.visible_to(user).filter(Q(first_name="Grace") | Q(last_name__startswith="Graceson"))
+                   .filter(**filters))
+        params = {"search": "grace", "ordering": ordering, "limit": 2, **filters}
         expected = [str(pk) for pk in ordered.order_by(*columns[ordering]).values_list("pk", flat=True)][:10]
         read = []
         for offset in range(0, 12, 2):
@@ -281,15 +280,16 @@ def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager
     check(manager_api, manager)
     read = check(api, sales_user)
     assert read, "a seller's sparse matches are read from the word's branches"
-    if ordering == "-created_at":  # names from their covering indexes, the email's ids joined
-        assert all("FORCE INDEX (lead_search_first_name)" in sql and "FORCE INDEX (lead_live_name_key)" in sql
-                   and "STRAIGHT_JOIN" in sql for sql in read)
-    elif ordering in ("name", "-name"):  # the last names in name order, the others joined
+    if ordering in ("name", "-name"):  # the last names in name order, the others joined
         assert all("FORCE INDEX (lead_live_name_key)" in sql and "lead_search_first_name" not in sql
                    for sql in read)
-    else:
-        assert all("FORCE INDEX" not in sql and "STRAIGHT_JOIN" in sql for sql in read)
-    check(api, sales_user, source="web")  # a filter the covering indexes lack: still the same pages
+    else:  # names from their covering indexes, the email's ids joined
+        assert all("FORCE INDEX (lead_search_first_name)" in sql and "FORCE INDEX (lead_live_name_key)" in sql
+                   and "STRAIGHT_JOIN" in sql for sql in read)
+    # Filters the covering indexes lack: all ids joined, the same pages.
+    for params in ({"source": "web"}, {"status": "new"}):
+        read = check(api, sales_user, **params)
+        assert read and all("lead_search_first_name" not in sql and "STRAIGHT_JOIN" in sql for sql in read), params
     settings.LEAD_SEARCH_COVER_CAP = 0
     assert check(api, sales_user) == []
 
