@@ -238,7 +238,7 @@ def _read_from_branches(queries) -> list[str]:
 
 
 @pytest.mark.skipif(connection.vendor != "mysql",
-                    reason="reading a word's branches is MariaDB SQL (FORCE INDEX, STRAIGHT_JOIN); elsewhere the walk serves")
+                    reason="a word's branches are read in MariaDB SQL (FORCE INDEX); elsewhere the walk serves")
 @pytest.mark.parametrize("ordering", ["-score", "name", "-name", "-created_at"])
 def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager_api, manager, sales_user,
                                                                     other_sales_user, settings, ordering):
