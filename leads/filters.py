@@ -21,7 +21,6 @@ from crm.api.pagination import raw_rows
 from crm.filters import CSVChoiceFilter, DateBoundFilter, LeanFilterSet, OwnerFilter
 from leads import listcache, order_buckets
 from leads.models import (
-    COVERING_INDEXES,
     SEARCH_COVERED,
     Lead,
     LeadOrderCount,
@@ -362,7 +361,7 @@ class LeadFilterSet(LeanFilterSet):
         if order[:1] in (("name_key",), ("-name_key",)):
             in_order = order_buckets.name_prefix_filter(words[0])
         alone = [branch for branch in branches
-                 if branch == in_order or covered and branch_index(branch) in COVERING_INDEXES]
+                 if branch == in_order or covered and branch_index(branch) is not None]
         counted = [branch for branch in branches if branch != in_order]
         per_row = [self._BRANCH_ENTRY if branch in alone else self._BRANCH_ROW for branch in counted]
         live = LeadStageCount.objects.total_for()

@@ -167,32 +167,25 @@ def _union_of_scans(branches: list[Q], cap: int) -> tuple[str, list]:
     return " UNION ALL ".join(parts), params
 
 
-# The index each search branch's column leads (Lead.Meta.indexes), by that column. Those in
-# COVERING_INDEXES carry after it what a list filters by (the scope: deleted_at, owner) and the
-# columns of every ordering but the name (SEARCH_COVERED), so a common word's matches there are
-# read from them alone (covered_search_sql); the others cost a row read per entry. First and
-# last names hold most of a name prefix's matches; covering every branch (with an email index
-# beside the unique one, and the status) cost the CSV import a fifth of its speed (10,188 ->
-# 8,014 rows/s), these two nothing measurable (10,075-10,713).
-# Every branch's read names its index: left to choose, MariaDB may walk the list's ordering
-# index instead, reading a row per entry until it has the page (400 ms for "fr" by value).
-BRANCH_INDEXES = {
+# The search branches whose column leads an index that carries after it what a list filters by
+# (the scope: deleted_at, owner) and the columns of every ordering but the name
+# (SEARCH_COVERED), by that column (Lead.Meta.indexes): a common word's matches there are read
+# from the index alone (covered_search_sql); the other branches (email, company, phone) cost a
+# row read per match. First and last names hold most of a name prefix's matches; covering every
+# branch (with an email index beside the unique one, and the status) cost the CSV import a
+# fifth of its speed (10,188 -> 8,014 rows/s), these two nothing measurable (10,075-10,713).
+COVERING_INDEXES = {
     "first_name": "lead_search_first_name",
     "name_key": "lead_live_name_key",
-    # The unique key Django declares on the column, which MySQL/MariaDB name after it.
-    "live_email": "live_email",
-    "company": "lead_company",
-    "phone": "lead_phone",
 }
-COVERING_INDEXES = {"lead_search_first_name", "lead_live_name_key"}
 SEARCH_COVERED = ["deleted_at", "owner", "created_at", "updated_at", "last_interaction_at", "score", "value"]
 
 
 def branch_index(branch: Q) -> str | None:
-    """The name of the index that serves ``branch`` (one of :func:`search_branches`), from
-    ``BRANCH_INDEXES``."""
+    """The name of the covering index that serves ``branch`` (one of :func:`search_branches`),
+    from ``COVERING_INDEXES``; None for the other branches."""
     for lookup, _ in branch.children:
-        index = BRANCH_INDEXES.get(lookup.split("__")[0])
+        index = COVERING_INDEXES.get(lookup.split("__")[0])
         if index is not None:
             return index
     return None
@@ -211,10 +204,12 @@ def covered_search_sql(unsearched, alone: list[Q], joined: list[Q], stop: int) -
     caller weighs the two). None where the ordering is not a plain column or the SQL not the
     plain one-table ``SELECT`` this builds on.
 
-    * Each of ``alone`` gives its own first ``stop`` from its index (``FORCE INDEX``,
-      ``BRANCH_INDEXES``): one that carries what the list filters and sorts by
-      (``COVERING_INDEXES``, with the scope filters only) ~0.7 µs per entry at 1M leads, or one
-      already in the list's order (the last-name branch by name) ``stop`` entries.
+    * Each of ``alone`` (branches with one of ``COVERING_INDEXES``) gives its own first ``stop``
+      from its index: where that carries what the list filters and sorts by (the scope filters
+      only, an ordering in ``SEARCH_COVERED``) ~0.7 µs per entry at 1M leads, or, already in the
+      list's order (the last-name branch by name), ``stop`` entries. The index is named (``FORCE
+      INDEX``): left to choose, MariaDB may walk the list's ordering index instead, a row read
+      per entry until it has the page (400 ms for "fr" by value).
     * ``joined``: the ids of their scans (whole: an estimate chose this), distinct, joined to the leads
       by primary key (``STRAIGHT_JOIN``: MariaDB's own plan walks the ordering's index and
       probes the ids), filtered, sorted and cut at ``stop``: ~3.5 µs per id.
@@ -574,8 +569,8 @@ class Lead(models.Model):
             # The calling scheduler's queue: an agent's due leads (call_status new/in progress,
             # schedule_at null or past) are ranges of this index, walked in (schedule_at, id) order.
             models.Index(fields=["agent_id", "call_status", "schedule_at"], name="lead_call_queue"),
-            # One index per search branch (BRANCH_INDEXES), so each branch of a search's OR is a
-            # range scan. The first name's, like the name's above, carries the scope and the
+            # One index per search branch, so each branch of a search's OR is a range scan. The
+            # first name's (COVERING_INDEXES), like the name's above, carries the scope and the
             # orderings' columns (SEARCH_COVERED): a common word's page is read from them alone
             # (covered_search_sql). Every index costs each inserted row (a CSV import writes
             # 100,000 at a time). lead_phone also serves the duplicate checks (a phone, for an
