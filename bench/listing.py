@@ -118,8 +118,8 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
                      f"search={data.COMMON_PREFIX}&limit=20&offset=780", uncached=True),
             Scenario(f"{label}: search prefix '{data.MEDIUM_PREFIX}' (~1 %), page 40 (offset 780, uncacheable)", key,
                      f"search={data.MEDIUM_PREFIX}&limit=20&offset=780", uncached=True),
-            # By score the matches lie anywhere: the page is read from the word's branches, the
-            # scores from the rows (only the default order's columns are in their indexes).
+            # By score the matches lie anywhere in the score index: the page is read from the
+            # word's branches, whose first- and last-name indexes carry the score.
             Scenario(f"{label}: search common prefix by score, page 40 (offset 780, uncacheable)", key,
                      f"search={data.COMMON_PREFIX}&ordering=-score&limit=20&offset=780", uncached=True),
             # By name the matches of a last-name prefix lie together, far from the list's start.

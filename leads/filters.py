@@ -78,6 +78,14 @@ def _first_rows(ids, stop: int) -> list[tuple]:
     return raw_rows(ids[:stop])
 
 
+def _ids_from_end(ids, total: int, offset: int, limit: int) -> list:
+    """The raw primary keys of rows ``offset`` to ``offset + limit`` of ``ids`` (``total`` rows),
+    read in reverse order from its end: for a page in the far half, ``OFFSET`` would walk
+    every entry before it."""
+    rows = raw_rows(ids.reverse()[max(total - offset - limit, 0) : total - offset])
+    return [row[0] for row in reversed(rows)]
+
+
 def _next_month(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
@@ -286,9 +294,7 @@ class LeadFilterSet(LeanFilterSet):
             logger.warning("Lead rollups out of step with leads_lead at offset %s; "
                            "run manage.py rebuild_lead_counts", offset)
         elif exact and offset > total // 2 and offset >= settings.LEAD_DAY_SEEK_OFFSET:
-            start = max(total - offset - limit, 0)
-            rows = raw_rows(ids.reverse()[start : total - offset])
-            return [row[0] for row in reversed(rows)]
+            return _ids_from_end(ids, total, offset, limit)
         return [row[0] for row in raw_rows(ids[offset : offset + limit])]
 
     @staticmethod
@@ -427,6 +433,5 @@ class LeadFilterSet(LeanFilterSet):
         ids = ids.filter(order_buckets.span_filter(ordering, *sorted((first, last))))
         skip = offset - before
         if skip > held // 2:
-            rows = raw_rows(ids.reverse()[max(held - skip - limit, 0) : held - skip])
-            return [row[0] for row in reversed(rows)]
+            return _ids_from_end(ids, held, skip, limit)
         return [row[0] for row in raw_rows(ids[skip : skip + limit])]

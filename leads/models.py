@@ -158,7 +158,9 @@ def branch_rows(branches: list[Q], cap: int) -> list[int]:
 
 def _union_of_scans(branches: list[Q], cap: int) -> tuple[str, list]:
     """``(sql, params)``: the ``UNION ALL`` of ``branches``' ``LIMIT cap + 1`` id scans (a column
-    ``pk``), each parenthesized, not a derived table: that would copy every row twice."""
+    ``pk``), each parenthesized, not a derived table: that would copy every row twice. MySQL/
+    MariaDB only: SQLite takes no parenthesized ``SELECT`` in a compound one, so
+    :func:`search_ids`, which runs everywhere, wraps each scan in a derived table."""
     parts, params = [], []
     for branch in branches:
         sql, branch_params = _branch_sql(branch, cap)
