@@ -88,6 +88,10 @@ def _rare_together(words: list[list[Q]]) -> set | None:
     matches tens of thousands of leads, both a few hundred, which the ordered scan would look
     for through the whole table (0.3–1.2 s at 1M leads)."""
     if connection.vendor == "mysql" and connection.mysql_is_mariadb:
+        if len(words) == 2:
+            found = _rare_pairs(*words)
+            if found is not _NO_PLAN:
+                return found
         return _rare_together_joined(words)
     together = None
     for branches in words:
@@ -282,20 +286,172 @@ def _rare_together_joined(words: list[list[Q]]) -> set | None:
         cursor.execute(f"SELECT DISTINCT w0.pk FROM {' JOIN '.join(tables)} LIMIT {cap + 1} ROWS EXAMINED {budget}",
                        params)
         found = {row[0] for row in cursor.fetchall()}
-        if connection.connection.warning_count():
-            cursor.execute("SHOW WARNINGS")
-            if any(code == 1931 for _, code, _ in cursor.fetchall()):  # ER_QUERY_EXCEEDED_ROWS_EXAMINED_LIMIT
-                return None
+        if _examined_too_many(cursor):
+            return None
     return found if len(found) <= cap else None
 
 
-# (database vendor, cap, the branch's lookups) -> its SQL, compiled by the ORM once: compiling
-# five branches per word cost more than running them (~0.2 ms each).
-_BRANCH_SQL: dict[tuple, str] = {}
+def _examined_too_many(cursor) -> bool:
+    """Whether the statement just run on ``cursor`` stopped at its ``LIMIT ROWS EXAMINED``
+    (MariaDB's warning 1931, ER_QUERY_EXCEEDED_ROWS_EXAMINED_LIMIT)."""
+    if not connection.connection.warning_count():
+        return False
+    cursor.execute("SHOW WARNINGS")
+    return any(code == 1931 for _, code, _ in cursor.fetchall())
 
 
-def _branch_sql(branch: Q, cap: int) -> tuple[str, list]:
-    """``(sql, params)`` of one :func:`search_branches` condition's ``LIMIT cap + 1`` id scan.
+# _rare_pairs: no cheap plan for some pair of branches (the words are then joined whole).
+_NO_PLAN = object()
+# At most this many distinct last names under a last-name prefix are each read as a full-name
+# range with a first name (an index dive each, ~0.3 ms); more, and the words are joined whole.
+_LAST_NAMES_MOST = 16
+
+
+def _rare_pairs(first: list[Q], second: list[Q]):
+    """:func:`_rare_together` for two words (their :func:`search_branches`), read pair of
+    branches by pair of branches (one of each word) where joining the words' whole id scans
+    would read every match of both (~82,000 index entries for "Smith John" at 1M leads: 53-59
+    ms on a slow VM, 31-35 ms by pairs). A set of ids (live or not: the caller scopes), None
+    when more than :func:`search_id_cap` (or past :func:`_rare_together_joined`'s budget of rows
+    examined), or ``_NO_PLAN`` where that join is the cheaper one: when the words' scans
+    together are estimated at less than half of ``LEAD_SEARCH_INTERSECT_CAP`` rows (each pair
+    costs a plan, ~0.4 ms), or for a pair below.
+
+    One ``EXPLAIN`` estimates every branch (:func:`branch_rows`), and one statement reads:
+
+    * each rare branch (at most :func:`search_id_cap` estimated rows): its ids, then their rows,
+      kept where the other word matches (a row read each);
+    * each pair of common branches on one column: both conditions, from the ranges'
+      intersection (mostly empty: "smith" and "john" last names);
+    * a common last-name prefix with a common first name ("Smith" with "John"): one
+      ``name_key`` range per distinct last name under the prefix (``smith\\x01john``), found
+      by an index dive each; ``_NO_PLAN`` past ``_LAST_NAMES_MOST`` of them. The key is folded
+      (``leads.order_buckets.fold_name``) and the first name's own condition is kept, so a
+      name the collation and the folding disagree on is missed, never wrongly found;
+    * any other pair of common branches (an email prefix with a last name): the rarer one's
+      ids among the other's (MariaDB materializes them: "john" emails with "smith" last names,
+      6,495 and 32,424 entries, 22-38 ms).
+
+    (source: docs/benchmarks.md, "Two common words by pairs")"""
+    estimates = branch_rows(first + second, _WHOLE)
+    if sum(estimates) * 2 < settings.LEAD_SEARCH_INTERSECT_CAP:
+        return _NO_PLAN
+    words = [list(zip(first, estimates[: len(first)], strict=True)),
+             list(zip(second, estimates[len(first):], strict=True))]
+    rare = search_id_cap()
+    common = [[branch for branch, rows in word if rows > rare] for word in words]
+    parts = [_rare_branch_sql(branch, [other for other, _ in words[1]]) for branch, rows in words[0] if rows <= rare]
+    if common[0]:
+        parts += [_rare_branch_sql(branch, common[0]) for branch, rows in words[1] if rows <= rare]
+    for a, rows_a in words[0]:
+        for b, rows_b in words[1]:
+            if rows_a > rare and rows_b > rare:
+                part = _common_pair_sql(a, rows_a, b, rows_b)
+                if part is None:
+                    return _NO_PLAN
+                if part[0]:
+                    parts.append(part)
+    if not parts:
+        return set()
+    budget = _EXAMINED_PER_MATCH * settings.LEAD_SEARCH_INTERSECT_CAP * 2
+    params = [param for _, part_params in parts for param in part_params]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT pk FROM ({' UNION ALL '.join(sql for sql, _ in parts)}) p "
+                       f"LIMIT {rare + 1} ROWS EXAMINED {budget}", params)
+        found = {row[0] for row in cursor.fetchall()}
+        if _examined_too_many(cursor):
+            return None
+    return found if len(found) <= rare else None
+
+
+def _branch_column(branch: Q) -> str:
+    """The lead column a :func:`search_branches` condition ranges over."""
+    return next(lookup.split("__")[0] for lookup, _ in branch.children if not lookup.startswith("deleted_at"))
+
+
+def _rare_branch_sql(branch: Q, others: list[Q]) -> tuple[str, list]:
+    """``(sql, params)``: the ids ``branch`` matches whose rows match any of ``others``, read
+    from ``branch``'s own scan (``STRAIGHT_JOIN``: left to choose, MariaDB may walk a wide
+    range of the other condition's index with a row filter, 140-200 ms for "Kowalski ana")."""
+    qn = connection.ops.quote_name
+    table, pk = qn(Lead._meta.db_table), qn(Lead._meta.pk.column)
+    scan, params = _branch_sql(branch, _WHOLE)
+    wheres = [_branch_where(other) for other in others]
+    return (f"(SELECT STRAIGHT_JOIN {table}.{pk} AS {qn('pk')} FROM ({scan}) d "
+            f"JOIN {table} ON {table}.{pk} = d.{qn('pk')} WHERE {' OR '.join(f'({sql})' for sql, _ in wheres)})",
+            params + [param for _, where_params in wheres for param in where_params])
+
+
+def _common_pair_sql(a: Q, rows_a: int, b: Q, rows_b: int) -> tuple[str, list] | None:
+    """``(sql, params)`` of the ids two common branches both match (:func:`_rare_pairs` says
+    how each pair is read); ``("", [])`` where none can; None where no plan is cheap."""
+    qn = connection.ops.quote_name
+    table, pk = qn(Lead._meta.db_table), qn(Lead._meta.pk.column)
+    select = f"SELECT {table}.{pk} AS {qn('pk')} FROM {table} WHERE "
+    columns = {_branch_column(a): a, _branch_column(b): b}
+    if len(columns) == 1:
+        (where_a, params_a), (where_b, params_b) = _branch_where(a), _branch_where(b)
+        return f"({select}{where_a} AND {where_b})", params_a + params_b
+    if set(columns) == {"name_key", "first_name"}:
+        return _full_name_sql(columns["name_key"], columns["first_name"], select)
+    small, big = (a, b) if rows_a <= rows_b else (b, a)
+    where, params = _branch_where(small)
+    # The other's ids as a derived table (its LIMIT keeps MariaDB from merging it back into a
+    # join that reads a row per id).
+    big_sql, big_params = _branch_sql(big, _WHOLE)
+    return f"({select}{where} AND {table}.{pk} IN (SELECT {qn('pk')} FROM ({big_sql}) d))", params + big_params
+
+
+def _full_name_sql(last_name: Q, first_name: Q, select: str) -> tuple[str, list] | None:
+    """The pair of a last-name prefix branch and a first-name branch as ``name_key`` ranges
+    (:func:`_rare_pairs`): ``(sql, params)``, ``("", [])`` where no lead has the last name,
+    None past ``_LAST_NAMES_MOST`` last names or where a range cannot be made."""
+    bounds = dict(last_name.children)
+    last_names = _last_names(bounds["name_key__gte"], bounds["name_key__lt"], _LAST_NAMES_MOST)
+    if last_names is None:
+        return None
+    if not last_names:
+        return "", []
+    text = dict(first_name.children)["first_name__istartswith"]
+    ranges = Q()
+    for name in last_names:
+        full = order_buckets.full_name_filter(name, text)
+        if full is None:
+            return None
+        ranges |= full
+    sql, params = Lead.objects.filter(ranges & first_name).order_by().values_list("pk").query.sql_with_params()
+    return f"({select}{sql.split(' WHERE ', 1)[1]})", list(params)
+
+
+def _last_names(low: str, high: str, most: int) -> list[str] | None:
+    """The distinct folded last names of the live leads whose ``name_key`` is in ``[low,
+    high)``, in order: one dive into the (deleted_at, name_key) index per name, skipping the
+    rest of its keys (a loose index scan, which MariaDB does not do for a range). None past
+    ``most`` names."""
+    qn = connection.ops.quote_name
+    table, key, deleted = qn(Lead._meta.db_table), qn("name_key"), qn("deleted_at")
+    sql = (f"SELECT {key} FROM {table} WHERE {deleted} IS NULL AND {key} >= %s AND {key} < %s "
+           f"ORDER BY {key} LIMIT 1")
+    names, start = [], low
+    with connection.cursor() as cursor:
+        while len(names) <= most:
+            cursor.execute(sql, [start, high])
+            row = cursor.fetchone()
+            if row is None:
+                return names
+            names.append(order_buckets.last_name_of(row[0]))
+            start = order_buckets.after_last_name(names[-1])
+    return None
+
+
+# (database vendor, the branch's lookups) -> its WHERE clause, compiled by the ORM once:
+# compiling five branches per word cost more than running them (~0.2 ms each).
+_BRANCH_WHERE: dict[tuple, str] = {}
+
+
+def _branch_where(branch: Q) -> tuple[str, list]:
+    """``(sql, params)`` of one :func:`search_branches` condition as a WHERE clause on the lead
+    table (no ``WHERE`` keyword).
 
     Branches differ only in their prefix, so the SQL of a branch shape is compiled by the ORM
     the first time and reused; the params are the prefixes escaped as Django's ``startswith``
@@ -303,17 +459,25 @@ def _branch_sql(branch: Q, cap: int) -> tuple[str, list]:
     that is never cached."""
     key = params = None
     if all(isinstance(child, tuple) for child in branch.children):  # (lookup, value) leaves only
-        key = (connection.vendor, cap, branch.connector, branch.negated,
-               tuple(lookup for lookup, _ in branch.children))
+        key = (connection.vendor, branch.connector, branch.negated, tuple(lookup for lookup, _ in branch.children))
         params = [connection.ops.prep_for_like_query(value) + "%" if lookup.endswith("startswith") else value
                   for lookup, value in branch.children if not lookup.endswith("__isnull")]
-        if key in _BRANCH_SQL:
-            return _BRANCH_SQL[key], params
-    sql, orm_params = (Lead.objects.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1]
-                       .query.sql_with_params())
+        if key in _BRANCH_WHERE:
+            return _BRANCH_WHERE[key], params
+    sql, orm_params = Lead.objects.filter(branch).order_by().values_list("pk").query.sql_with_params()
+    where = sql.split(" WHERE ", 1)[1]
     if key is not None and list(orm_params) == params:
-        _BRANCH_SQL[key] = sql
-    return sql, list(orm_params)
+        _BRANCH_WHERE[key] = where
+    return where, list(orm_params)
+
+
+def _branch_sql(branch: Q, cap: int) -> tuple[str, list]:
+    """``(sql, params)`` of one :func:`search_branches` condition's ``LIMIT cap + 1`` id scan,
+    its one column named ``pk`` (:func:`_branch_where`)."""
+    where, params = _branch_where(branch)
+    qn = connection.ops.quote_name
+    table = qn(Lead._meta.db_table)
+    return f"SELECT {table}.{qn(Lead._meta.pk.column)} AS {qn('pk')} FROM {table} WHERE {where} LIMIT {cap + 1}", params
 
 
 class LeadQuerySet(models.QuerySet):

@@ -122,6 +122,29 @@ def _after_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def last_name_of(key: str) -> str:
+    """The folded last name a name key starts with (``"garcia\\x01ana\\x01"`` -> ``"garcia"``)."""
+    return key.split(_SEPARATOR, 1)[0]
+
+
+def after_last_name(last_name: str) -> str:
+    """The least name key above every key of the folded ``last_name`` (``"smith"`` sorts its
+    keys below ``"smith\\x02"``, and ``"smithers"`` above it)."""
+    return last_name + chr(ord(_SEPARATOR) + 1)
+
+
+def full_name_filter(last_name: str, first_text: str) -> Q | None:
+    """Live leads whose folded last name is ``last_name`` and whose first name starts with
+    ``first_text`` (both folded as :func:`fold_name` does), as one range on ``name_key``. None
+    where ``first_text`` folds to nothing or the range's prefix is longer than a key keeps
+    (``NAME_KEY_LENGTH``)."""
+    first = fold_name(first_text)
+    prefix = f"{last_name}{_SEPARATOR}{first}"
+    if not first or len(prefix) > NAME_KEY_LENGTH:
+        return None
+    return Q(deleted_at__isnull=True, name_key__gte=prefix, name_key__lt=_after_prefix(prefix))
+
+
 def name_prefix_filter(text: str) -> Q | None:
     """Live leads whose last name starts with ``text`` (folded as :func:`fold_name` does), as a
     range on ``name_key`` that MariaDB reads from the (deleted_at, name_key) index: ``LIKE

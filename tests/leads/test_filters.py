@@ -337,6 +337,59 @@ def test_words_common_alone_but_rare_together_are_resolved_to_ids(manager_api, s
     assert {row["id"] for row in body["results"]} == {str(lead.pk) for lead in both}
 
 
+def _matching_both(first: str, second: str) -> set:
+    """The leads (live or not) both words match, as the plain ORM filter finds them."""
+    either = [Q(), Q()]
+    for number, word in enumerate((first, second)):
+        for branch in search_branches(word):
+            either[number] |= branch
+    return set(Lead.objects.filter(either[0]).filter(either[1]).values_list("pk", flat=True))
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB SQL (LIMIT ROWS EXAMINED); elsewhere id sets")
+def test_two_common_words_are_intersected_branch_pair_by_pair(settings):
+    """On MariaDB two words whose scans are large are intersected one pair of branches at a
+    time: a rare branch's rows checked against the other word, a last-name prefix with a first
+    name as one name-key range per last name, an email with a last name as a semi-join. The
+    same leads as the plain filter; past _LAST_NAMES_MOST last names the words' whole scans are
+    joined, with the same leads again."""
+    if not connection.mysql_is_mariadb:
+        pytest.skip("MariaDB only")
+    settings.LEAD_SEARCH_ID_CAP = 6
+    settings.LEAD_SEARCH_INTERSECT_CAP = 40
+    for i in range(12):  # each word common (above 6) on its own: last names, first names, emails
+        LeadFactory(first_name=f"Ann{i}", last_name=f"Smith{'ers' if i % 2 else ''}", email=f"ann{i}@smith.test",
+                    company="")
+        LeadFactory(first_name=f"John{i}", last_name="Brown", email=f"john{i}@brown.test", company="")
+        LeadFactory(first_name="Mary", last_name=f"Johnson{i}", email=f"mary{i}@x.test", company="")
+    both = {
+        LeadFactory(first_name="John", last_name="Smith", company="").pk,  # last name + first name
+        LeadFactory(first_name="Johnny", last_name="Smithers", company="").pk,  # another last name
+        LeadFactory(first_name="Ann", last_name="Smith", email="johnny@a.test", company="").pk,  # email
+        LeadFactory(first_name="Smith", last_name="Johnson", company="").pk,  # a rare branch (first name)
+        LeadFactory(first_name="Ed", last_name="Smith", company="Johnstone Ltd").pk,  # a rare company
+        LeadFactory(first_name="Smithy", last_name="Ray", company="John Deere",  # deleted: the caller scopes
+                    deleted_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).pk,
+    }
+    for first, second in (("smith", "john"), ("john", "smith"), ("Smith", "JOHN")):
+        expected = _matching_both(first, second)
+        with CaptureQueriesContext(connection) as queries:
+            found = _rare_together([search_branches(first), search_branches(second)])
+        assert {uuid.UUID(str(raw)) for raw in found} == expected, (first, second)
+        sql = " ".join(q["sql"] for q in queries.captured_queries)
+        assert "STRAIGHT_JOIN" in sql and "\x01john" in sql and "ON w1.pk = w0.pk" not in sql, "by pairs"
+    assert expected == both  # each kind of pair found one
+    for i in range(17):  # 19 last names under "smith": the words' scans are joined whole instead
+        LeadFactory(first_name="Zed", last_name=f"Smith{chr(97 + i)}", company="")
+    settings.LEAD_SEARCH_INTERSECT_CAP = 100  # the join's budget of rows examined grows with it
+    with CaptureQueriesContext(connection) as queries:
+        found = _rare_together([search_branches("smith"), search_branches("john")])
+    assert {uuid.UUID(str(raw)) for raw in found} == _matching_both("smith", "john") == both
+    assert any("ON w1.pk = w0.pk" in q["sql"] for q in queries.captured_queries)
+    settings.LEAD_SEARCH_ID_CAP = 5  # six leads together: too many for ids, by pairs or joined
+    assert _rare_together([search_branches("smith"), search_branches("john")]) is None
+
+
 def test_a_phone_prefix_search_is_a_range_with_the_exact_prefix(manager_api):
     near = [LeadFactory(phone=p) for p in ("+14155550100", "+14195550100", "+14205550100", "+19995550100")]
     for text, expected in (("+1415", [0]), ("1419", [1]), ("+142", [2]), ("+1999", [3]), ("+141", [0, 1])):
