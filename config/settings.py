@@ -160,8 +160,9 @@ DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 # Lead search: a word matching more leads than this is filtered in the ordered scan, not by ids.
 LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
 # Several search words each too common for ids may still be rare together: each word's ids are
-# read up to this many and intersected (leads.models.LeadQuerySet.search; on MariaDB one join
-# that stops once it has examined 3x this many rows per word).
+# read up to this many and intersected (leads.models.LeadQuerySet.search; on MariaDB one
+# statement that stops once it has examined 3x this many rows per word, reading two words pair of
+# branches by pair where their scans hold more than half this many rows: leads.models._rare_pairs).
 LEAD_SEARCH_INTERSECT_CAP = env.int("LEAD_SEARCH_INTERSECT_CAP", default=50_000)
 # A page of a search word too common for ids but matching at most this many index rows (a lead
 # counts once per searched column it matches) may be read from the word's branch indexes, on

@@ -81,15 +81,16 @@ def search_ids(branches: list[Q], cap: int | None = None) -> set | None:
     return None if len(rows) >= 2 * (cap + 1) or len(found) > cap else found
 
 
-def _rare_together(words: list[list[Q]]) -> set | None:
+def _rare_together(words: list[list[Q]], rows: list[list[int]] | None = None) -> set | None:
     """The leads every word (its :func:`search_branches`) matches, when each word alone has at
     most ``LEAD_SEARCH_INTERSECT_CAP`` matches (on MariaDB: when reading them costs about that)
     and all of them together at most :func:`search_id_cap`; else None. "Smith John": each word
     matches tens of thousands of leads, both a few hundred, which the ordered scan would look
-    for through the whole table (0.3–1.2 s at 1M leads)."""
+    for through the whole table (0.3–1.2 s at 1M leads). ``rows``: the words' branch estimates
+    (:func:`branch_rows`) where the caller has them."""
     if connection.vendor == "mysql" and connection.mysql_is_mariadb:
         if len(words) == 2:
-            found = _rare_pairs(*words)
+            found = _rare_pairs(*words, rows=rows)
             if found is not _NO_PLAN:
                 return found
         return _rare_together_joined(words)
@@ -116,19 +117,37 @@ def _filter_raw_pks(qs, raw_ids):
     return qs.extra(where=[f"{column} IN ({', '.join(['%s'] * len(raw_ids))})"], params=sorted(raw_ids))
 
 
+# A word whose branches the optimizer estimates (ESTIMATE_OVER applied) at more than this many
+# times search_id_cap() rows is common without its capped id scan: the estimates were at most
+# 1.4x the rows once divided, and a lead matches at most three of a word's branches in practice
+# (first name, last name, email), so such a word has well over the cap's matches.
+_SURELY_COMMON = 10
+
+
 def _resolve_words(words: list[str]) -> tuple[set | None, list[int]]:
     """``(ids, common)`` for :meth:`LeadQuerySet.search`: the leads (live or not) every rare word
     matches (None when no word is rare and the common ones are not rare together), and the
-    positions of the words too common for ids, which the search applies as filters."""
+    positions of the words too common for ids, which the search applies as filters.
+
+    On MySQL/MariaDB one ``EXPLAIN`` of every word's branches first (~1 ms) tells the words far
+    too common for ids (``_SURELY_COMMON``) from the others, which are scanned: for "Smith
+    John" the two capped id scans that found both words common cost 6 ms of 60 at 1M leads."""
+    branches = [search_branches(word) for word in words]
+    rows = None  # per word, per branch
+    if connection.vendor == "mysql":
+        estimates = iter(branch_rows([branch for word in branches for branch in word], _WHOLE))
+        rows = [[next(estimates) for _ in word] for word in branches]
     ids, common = None, []
-    for number, word in enumerate(words):
-        found = search_ids(search_branches(word))
+    for number in range(len(words)):
+        surely_common = rows is not None and sum(rows[number]) > _SURELY_COMMON * search_id_cap()
+        found = None if surely_common else search_ids(branches[number])
         if found is None:
             common.append(number)
         else:
             ids = found if ids is None else ids & found
     if ids is None and len(common) > 1:
-        together = _rare_together([search_branches(words[number]) for number in common])
+        together = _rare_together([branches[number] for number in common],
+                                  None if rows is None else [rows[number] for number in common])
         if together is not None:
             return together, []
     return ids, common
@@ -307,7 +326,7 @@ _NO_PLAN = object()
 _LAST_NAMES_MOST = 16
 
 
-def _rare_pairs(first: list[Q], second: list[Q]):
+def _rare_pairs(first: list[Q], second: list[Q], rows: list[list[int]] | None = None):
     """:func:`_rare_together` for two words (their :func:`search_branches`), read pair of
     branches by pair of branches (one of each word) where joining the words' whole id scans
     would read every match of both (~82,000 index entries for "Smith John" at 1M leads: 53-59
@@ -317,7 +336,8 @@ def _rare_pairs(first: list[Q], second: list[Q]):
     together are estimated at less than half of ``LEAD_SEARCH_INTERSECT_CAP`` rows (each pair
     costs a plan, ~0.4 ms), or for a pair below.
 
-    One ``EXPLAIN`` estimates every branch (:func:`branch_rows`), and one statement reads:
+    One ``EXPLAIN`` estimates every branch (:func:`branch_rows`; ``rows``, where the caller
+    has them), and one statement reads:
 
     * each rare branch (at most :func:`search_id_cap` estimated rows): its ids, then their rows,
       kept where the other word matches (a row read each);
@@ -333,7 +353,7 @@ def _rare_pairs(first: list[Q], second: list[Q]):
       6,495 and 32,424 entries, 22-38 ms).
 
     (source: docs/benchmarks.md, "Two common words by pairs")"""
-    estimates = branch_rows(first + second, _WHOLE)
+    estimates = rows[0] + rows[1] if rows else branch_rows(first + second, _WHOLE)
     if sum(estimates) * 2 < settings.LEAD_SEARCH_INTERSECT_CAP:
         return _NO_PLAN
     words = [list(zip(first, estimates[: len(first)], strict=True)),

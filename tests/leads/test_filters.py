@@ -148,6 +148,30 @@ def test_search_with_a_common_and_a_rare_word_counts_exactly(manager_api, settin
     assert body["count"] == 3 and body["count_exact"] is False and len(body["results"]) == 6
 
 
+@pytest.mark.skipif(connection.vendor != "mysql", reason="the optimizer's estimates come from MySQL/MariaDB")
+def test_a_word_estimated_far_above_the_cap_is_common_without_its_id_scan(manager_api, settings):
+    """A word the optimizer estimates at more than 10x LEAD_SEARCH_ID_CAP rows skips its capped
+    id scan (it would only find the word common); a word near the cap is still scanned and,
+    rare, counted exactly. The results are the same either way."""
+    settings.LEAD_SEARCH_ID_CAP = 2
+    for i in range(60):
+        LeadFactory(first_name=f"Zora{i:02d}", last_name="Common", company="")
+    LeadFactory(first_name="Yuri", last_name="Zorakian", company="")
+
+    def search(text):
+        with CaptureQueriesContext(connection) as queries:
+            body = manager_api.get("/api/v1/leads", {"search": text, "limit": 5}).json()
+        return body, [q["sql"] for q in queries.captured_queries if "UNION ALL" in q["sql"] and "LIMIT 6" in q["sql"]]
+
+    body, scans = search("zora")
+    assert scans == [] and body["count_exact"] is False
+    expected = (Lead.objects.filter(Q(first_name__startswith="Zora") | Q(last_name__startswith="Zora"))
+                .order_by("-created_at", "-id")[:5])
+    assert [row["id"] for row in body["results"]] == [str(lead.pk) for lead in expected]
+    body, scans = search("yuri")
+    assert len(scans) == 1 and body["count"] == 1 and "count_exact" not in body
+
+
 def test_a_common_search_pages_through_its_first_matches_only(manager_api, settings):
     """Past the capped total of a search too common to count, a page is empty (the links stop
     there too) instead of scanning further into the table."""

@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -251,8 +252,8 @@ def test_list_query_count_for_a_manager_with_search(client, manager, django_asse
     client.force_login(manager)
     # 1 session, 2 user, 3 the word's ids (one UNION over the first name, last name, email and
     # company indexes), 4 the visible ones in list order (the total and the page), 5 those leads
-    # with owners, 6 owner choices
-    with django_assert_num_queries(6):
+    # with owners, 6 owner choices; on MySQL/MariaDB the optimizer's estimate of the word first
+    with django_assert_num_queries(7 if connection.vendor == "mysql" else 6):
         client.get(LIST, {"search": "searchable"})
 
 
