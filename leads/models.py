@@ -330,7 +330,7 @@ def _rare_pairs(first: list[Q], second: list[Q], rows: list[list[int]] | None = 
     """:func:`_rare_together` for two words (their :func:`search_branches`), read pair of
     branches by pair of branches (one of each word) where joining the words' whole id scans
     would read every match of both (~82,000 index entries for "Smith John" at 1M leads: 53-59
-    ms on a slow VM, 31-35 ms by pairs). A set of ids (live or not: the caller scopes), None
+    ms on a slow VM, 31-38 ms by pairs). A set of ids (live or not: the caller scopes), None
     when more than :func:`search_id_cap` (or past :func:`_rare_together_joined`'s budget of rows
     examined), or ``_NO_PLAN`` where that join is the cheaper one: when the words' scans
     together are estimated at less than half of ``LEAD_SEARCH_INTERSECT_CAP`` rows (each pair
@@ -352,7 +352,7 @@ def _rare_pairs(first: list[Q], second: list[Q], rows: list[list[int]] | None = 
       ids among the other's (MariaDB materializes them: "john" emails with "smith" last names,
       6,495 and 32,424 entries, 22-38 ms).
 
-    (source: docs/benchmarks.md, "Two common words by pairs")"""
+    (figures: docs/benchmarks.md, "before midnight: two common words by pairs")"""
     estimates = rows[0] + rows[1] if rows else branch_rows(first + second, _WHOLE)
     if sum(estimates) * 2 < settings.LEAD_SEARCH_INTERSECT_CAP:
         return _NO_PLAN
