@@ -318,10 +318,13 @@ def test_delete(api, sales_user):
 @pytest.fixture
 def spread(sales_user, other_sales_user, own_lead):
     now = timezone.now()
+    # Due later today whatever the hour the suite runs at ("now + 1 hour" is tomorrow after 23:00).
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
     return {
         "overdue": TaskFactory(title="overdue", assignee=sales_user, due_at=now - dt.timedelta(days=2),
                                priority="low"),
-        "today": TaskFactory(title="today", assignee=sales_user, due_at=now + dt.timedelta(hours=1),
+        "today": TaskFactory(title="today", assignee=sales_user, due_at=now + min(dt.timedelta(hours=1),
+                                                                                  (midnight - now) / 2),
                              priority="high", lead=own_lead),
         "later": TaskFactory(title="later", assignee=sales_user, due_at=now + dt.timedelta(days=5),
                              priority="medium"),
