@@ -374,7 +374,11 @@ class LeadFilterSet(LeanFilterSet):
         visible = max(live if scope is None else LeadStageCount.objects.total_for(*scope), 1)
         walk_entry = self._WALK_ENTRY if covered and _in_default_order(ids) else self._WALK_ROW
         cap = settings.LEAD_SEARCH_COVER_CAP
-        rows = branch_rows(counted, cap)
+        known = getattr(ids.query, "search_common_rows", None)  # the search's own estimates, if any
+        if known:
+            rows = [n for branch, n in zip(branches, known[0], strict=True) if branch != in_order]
+        else:
+            rows = branch_rows(counted, cap)
         # Walking passes about stop × live² / (matches × visible) entries; a lead matching
         # several branches counts once there.
         walk = walk_entry * stop * live * live / (max(sum(rows), 1) * self._DISTINCT * visible)

@@ -124,10 +124,12 @@ def _filter_raw_pks(qs, raw_ids):
 _SURELY_COMMON = 10
 
 
-def _resolve_words(words: list[str]) -> tuple[set | None, list[int]]:
-    """``(ids, common)`` for :meth:`LeadQuerySet.search`: the leads (live or not) every rare word
-    matches (None when no word is rare and the common ones are not rare together), and the
-    positions of the words too common for ids, which the search applies as filters.
+def _resolve_words(words: list[str]) -> tuple[set | None, list[int], list[list[int]] | None]:
+    """``(ids, common, rows)`` for :meth:`LeadQuerySet.search`: the leads (live or not) every rare
+    word matches (None when no word is rare and the common ones are not rare together), the
+    positions of the words too common for ids, which the search applies as filters, and those
+    words' branch estimates (:func:`branch_rows`; None off MySQL/MariaDB), which a page of a
+    common word weighs its paths by (``LeadFilterSet._capped_search_rows``).
 
     On MySQL/MariaDB one ``EXPLAIN`` of every word's branches first (~1 ms) tells the words far
     too common for ids (``_SURELY_COMMON``) from the others, which are scanned: for "Smith
@@ -149,8 +151,8 @@ def _resolve_words(words: list[str]) -> tuple[set | None, list[int]]:
         together = _rare_together([branches[number] for number in common],
                                   None if rows is None else [rows[number] for number in common])
         if together is not None:
-            return together, []
-    return ids, common
+            return together, [], None
+    return ids, common, None if rows is None else [rows[number] for number in common]
 
 
 # The optimizer's row estimates for the search branches' prefix ranges were 1.0–2.1× the rows
@@ -439,8 +441,8 @@ def _full_name_sql(last_name: Q, first_name: Q, select: str) -> tuple[str, list]
         if full is None:
             return None
         ranges |= full
-    sql, params = Lead.objects.filter(ranges & first_name).order_by().values_list("pk").query.sql_with_params()
-    return f"({select}{sql.split(' WHERE ', 1)[1]})", list(params)
+    where, params = _branch_where(ranges & first_name)
+    return f"({select}{where})", params
 
 
 def _last_names(low: str, high: str, most: int) -> list[str] | None:
@@ -476,7 +478,7 @@ def _branch_where(branch: Q) -> tuple[str, list]:
     Branches differ only in their prefix, so the SQL of a branch shape is compiled by the ORM
     the first time and reused; the params are the prefixes escaped as Django's ``startswith``
     lookups escape them, and other values as they are. A shape whose ORM params differ from
-    that is never cached."""
+    that, or a condition of nested ones (:func:`_full_name_sql`'s), is compiled every time."""
     key = params = None
     if all(isinstance(child, tuple) for child in branch.children):  # (lookup, value) leaves only
         key = (connection.vendor, branch.connector, branch.negated, tuple(lookup for lookup, _ in branch.children))
@@ -611,9 +613,9 @@ class LeadQuerySet(models.QuerySet):
         # Memoised at the list's version: paging through a search, or the same search by others,
         # resolves its words (an id scan each, ~1–3 ms; an intersection ~30 ms at 1M leads)
         # once until a lead is written.
-        key = "search:{}:{}:{}".format(search_id_cap(), settings.LEAD_SEARCH_INTERSECT_CAP,
-                                        hashlib.sha1("\x00".join(words).encode()).hexdigest())
-        ids, common_words = listcache.memo(key, lambda: _resolve_words(words))
+        key = "words:{}:{}:{}".format(search_id_cap(), settings.LEAD_SEARCH_INTERSECT_CAP,
+                                       hashlib.sha1("\x00".join(words).encode()).hexdigest())
+        ids, common_words, common_rows = listcache.memo(key, lambda: _resolve_words(words))
         common = [search_branches(words[number]) for number in common_words]
         qs = self
         if ids is not None:
@@ -628,6 +630,7 @@ class LeadQuerySet(models.QuerySet):
         qs.query.search_capped = ids is None and bool(common)
         qs.query.search_bounded = ids is not None
         qs.query.search_common = [words[number] for number in common_words]
+        qs.query.search_common_rows = common_rows
         return qs
 
     def fast_count(self) -> tuple[int, bool]:
