@@ -7,6 +7,7 @@ driven by ``wrk`` against gunicorn (:mod:`bench.load`).
 """
 
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from bench.report import Target
 LIST_URL = "/api/v1/leads"
 FIRST_PAGE_TARGETS = (Target(">=", 1000, "req/s"), Target("<", 30, "ms"))
 ANY_PAGE_TARGET = Target("<", 50, "ms")
+RANDOM_PAGES_ALONE = 40  # random pages timed one by one in-process, per random-offset scenario
 
 
 @dataclass
@@ -36,6 +38,9 @@ class Scenario:
     count: int | None = None  # the response's "count"
     results: int | None = None  # rows in the response
     inprocess_ms: float | None = None  # the in-process request's wall time, nothing cached (median of 3)
+    # random_offsets scenarios: the wall times (ms) of RANDOM_PAGES_ALONE random pages alone,
+    # nothing cached, sorted — "alone" above is the first page's, not a random page's.
+    random_alone_ms: list = field(default_factory=list)
     # > 0: every request of the load asks for a random page at offset 0..random_offsets (step 20),
     # so no two requests are likely the same and the list cache cannot answer them.
     random_offsets: int = 0
@@ -143,7 +148,11 @@ def mint_token(user) -> str:
 def count_queries(scenario: Scenario, token: str) -> None:
     """Send ``scenario`` in-process four times with the list caches off; record the second
     request's SQL on the scenario, and the median wall time of the last three: one request's cost
-    when nothing is cached or memoised (the load's repeated requests hit the memos)."""
+    when nothing is cached or memoised (the load's repeated requests hit the memos). A
+    random-offset scenario then times ``RANDOM_PAGES_ALONE`` random pages one by one, the same
+    way (``random_alone_ms``).
+
+    Raises RuntimeError when a request does not answer 200."""
     client = Client()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/json"}
     # The list caches off: this counts the work of building the page, not of a cache hit.
@@ -160,6 +169,17 @@ def count_queries(scenario: Scenario, token: str) -> None:
             started = time.perf_counter()
             client.get(scenario.path, **headers)
             elapsed.append(time.perf_counter() - started)
+        # The same seed every run, so two runs time the same pages.
+        offsets = random.Random(scenario.name).choices(range(0, scenario.random_offsets + 1, 20),
+                                                       k=RANDOM_PAGES_ALONE if scenario.random_offsets else 0)
+        for offset in offsets:
+            started = time.perf_counter()
+            page = client.get(f"{scenario.path}&offset={offset}", **headers)
+            scenario.random_alone_ms.append((time.perf_counter() - started) * 1000)
+            if page.status_code != 200:
+                raise RuntimeError(f"{scenario.path}&offset={offset} as {scenario.username}: HTTP "
+                                   f"{page.status_code} {page.content[:300]!r}")
+        scenario.random_alone_ms.sort()
     if response.status_code != 200:
         raise RuntimeError(f"{scenario.path} as {scenario.username}: HTTP {response.status_code} "
                            f"{response.content[:300]!r}")

@@ -229,6 +229,7 @@ class LeadFilterSet(LeanFilterSet):
         # it, and random deep pages of one list read the same sums.
         scope_key = "{}:{}".format("*" if owners is None else ",".join(map(str, owners)),
                                    "*" if statuses is None else ",".join(statuses))
+        self._scope_key = scope_key
         if self._seeks_by_day(queryset, offset):
             newest_first = queryset.query.order_by[0] == "-created_at"
             self._months = listcache.memo(f"months:{newest_first}:{scope_key}", lambda: list(
@@ -403,9 +404,10 @@ class LeadFilterSet(LeanFilterSet):
         owners, statuses = self.rollup_scope()
         newest_first = queryset.query.order_by[0] == "-created_at"
         oldest, newest = sorted((first_month, last_month))
-        days = list(LeadStageDayCount.objects.scoped(owners, statuses)
-                    .filter(day__gte=oldest, day__lt=_next_month(newest))
-                    .order_by("-day" if newest_first else "day").values_list("day").annotate(n=Sum("n")))
+        # Memoised like the month sums: random pages of one list fall in a few dozen months.
+        days = listcache.memo(f"days:{newest_first}:{self._scope_key}:{oldest}:{newest}", lambda: list(
+            LeadStageDayCount.objects.scoped(owners, statuses).filter(day__gte=oldest, day__lt=_next_month(newest))
+            .order_by("-day" if newest_first else "day").values_list("day").annotate(n=Sum("n"))))
         offset -= before  # the rows of the months before `first_month`
         found = _span_holding(days, offset, limit)
         if found is None:

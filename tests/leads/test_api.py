@@ -9,12 +9,15 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.ids import uuid7
 from crm.models import Interaction, User
+from leads import services
 from leads.filters import LeadFilterSet
 from leads.models import Lead
 from leads.services import stage_counts_rebuild
@@ -1130,3 +1133,27 @@ def test_a_deep_page_stays_right_when_the_day_rollups_are_out_of_step(manager_ap
             body = manager_api.get(LEADS, {"limit": 10, "offset": offset, "ordering": ordering}).json()
             assert body["count"] == len(rows)
             assert ids_of(body) == rows[offset : offset + 10], (ordering, offset)
+
+
+def test_memoised_day_sums_follow_every_write(manager_api, settings):
+    """With the list cache on, a deep page's day sums are kept at the list's version, like its
+    month sums: the next page in those months reads no rollup, and after a write that moves a
+    lead out of a day the pages are read from the new sums."""
+    settings.LEAD_LIST_CACHE_SECONDS = 60
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    _spread_leads(70)
+
+    def expected(offset):
+        rows = Lead.objects.live().order_by("-created_at", "-id").values_list("pk", flat=True)
+        return [str(pk) for pk in rows[offset : offset + 5]]
+
+    def page(offset):
+        return ids_of(manager_api.get(LEADS, {"limit": 5, "offset": offset}).json())
+
+    assert page(20) == expected(20)
+    with CaptureQueriesContext(connection) as queries:
+        assert page(21) == expected(21)
+    assert not any("leadstage" in q["sql"] for q in queries.captured_queries)  # month and day sums memoised
+    services.lead_delete(lead=Lead.objects.live().order_by("-created_at", "-id")[15], user=None)
+    assert page(21) == expected(21)
+    assert page(10) == expected(10)
