@@ -131,6 +131,13 @@ def scenarios(users: dict, visible: dict) -> list[Scenario]:
             # By name the matches of a last-name prefix lie together, far from the list's start.
             Scenario(f"{label}: search common prefix by name, page 40 (offset 780, uncacheable)", key,
                      f"search={data.COMMON_PREFIX}&ordering=name&limit=20&offset=780", uncached=True),
+            # A first name's matches lie under every last name: by name, a deep page reads them all.
+            Scenario(f"{label}: search common first name '{data.COMMON_FIRST_NAME}' by name, page 50 (offset 980, "
+                     "uncacheable)", key, f"search={data.COMMON_FIRST_NAME}&ordering=name&limit=20&offset=980",
+                     uncached=True),
+            Scenario(f"{label}: search prefix '{data.SHORT_PREFIX}' (~10 %) by name, page 40 (offset 780, "
+                     "uncacheable)", key, f"search={data.SHORT_PREFIX}&ordering=name&limit=20&offset=780",
+                     uncached=True),
             Scenario(f"{label}: search two common words '{data.COMMON_FULL_NAME}' (uncacheable)", key,
                      f"search={quote(data.COMMON_FULL_NAME)}&limit=20", uncached=True),
             Scenario(f"{label}: search rare full name '{data.RARE_FULL_NAME}' (uncacheable)", key,
