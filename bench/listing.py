@@ -173,16 +173,11 @@ def count_queries(scenario: Scenario, token: str) -> None:
             elapsed = [time.perf_counter() - started]
         # Read now: every request's start clears the connection's query log.
         scenario.queries = [(q["sql"], float(q["time"])) for q in captured.captured_queries]
-        for _ in range(2):
-            started = time.perf_counter()
-            client.get(scenario.path, **headers)
-            elapsed.append(time.perf_counter() - started)
+        elapsed += [_time_page(client, scenario.path, headers) / 1000 for _ in range(2)]
         # The same seed every run, so two runs time the same pages.
         offsets = random.Random(scenario.name).choices(range(0, scenario.random_offsets + 1, 20),
                                                        k=RANDOM_PAGES_ALONE if scenario.random_offsets else 0)
-        timed = []
-        for offset in offsets:
-            timed.append((_time_page(client, f"{scenario.path}&offset={offset}", headers), offset))
+        timed = [(_time_page(client, f"{scenario.path}&offset={offset}", headers), offset) for offset in offsets]
         # The slowest few are timed once more and keep their faster time: a page slow by its own
         # work is slow twice, while a one-off stall of a shared VM (71 ms for a 5 ms page once)
         # is not the page's cost.

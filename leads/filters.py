@@ -68,6 +68,13 @@ def _span_holding(buckets: list[tuple], offset: int, limit: int) -> tuple | None
     return buckets[first][0], buckets[last][0], before
 
 
+def _memo_scope(owners, statuses) -> str:
+    """The part of a rollup memo's key (``listcache.memo``) that names a list's scope: its owner
+    ids and statuses (``LeadFilterSet.rollup_scope``), ``*`` for all."""
+    return "{}:{}".format("*" if owners is None else ",".join(map(str, owners)),
+                          "*" if statuses is None else ",".join(statuses))
+
+
 def _in_default_order(queryset) -> bool:
     """Whether ``queryset`` is in the list's default order, newest or oldest first."""
     return tuple(queryset.query.order_by)[:1] in (("-created_at",), ("created_at",))
@@ -227,9 +234,7 @@ class LeadFilterSet(LeanFilterSet):
             return 0, True
         # The sums below are memoised at the list's version (listcache.memo): every write bumps
         # it, and random deep pages of one list read the same sums.
-        scope_key = "{}:{}".format("*" if owners is None else ",".join(map(str, owners)),
-                                   "*" if statuses is None else ",".join(statuses))
-        self._scope_key = scope_key
+        scope_key = _memo_scope(owners, statuses)
         if self._seeks_by_day(queryset, offset):
             newest_first = queryset.query.order_by[0] == "-created_at"
             self._months = listcache.memo(f"months:{newest_first}:{scope_key}", lambda: list(
@@ -405,7 +410,7 @@ class LeadFilterSet(LeanFilterSet):
         newest_first = queryset.query.order_by[0] == "-created_at"
         oldest, newest = sorted((first_month, last_month))
         # Memoised like the month sums: random pages of one list fall in a few dozen months.
-        days = listcache.memo(f"days:{newest_first}:{self._scope_key}:{oldest}:{newest}", lambda: list(
+        days = listcache.memo(f"days:{newest_first}:{_memo_scope(owners, statuses)}:{oldest}:{newest}", lambda: list(
             LeadStageDayCount.objects.scoped(owners, statuses).filter(day__gte=oldest, day__lt=_next_month(newest))
             .order_by("-day" if newest_first else "day").values_list("day").annotate(n=Sum("n"))))
         offset -= before  # the rows of the months before `first_month`

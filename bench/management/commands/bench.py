@@ -277,10 +277,10 @@ class Command(BenchCommand):
         csv_file = csvimport.write_csv(rows)
         self.log("Measuring the raw INSERT ceiling…")
         ceiling = seed.raw_insert_ceiling(users, rows=min(rows, 20_000))
-        runs = []
-        for number in range(1, max(1, opts["import_runs"]) + 1):
-            self.log(f"Importing {csv_file.path} (run {number} of {opts['import_runs']})…")
-            last = number == max(1, opts["import_runs"])
+        runs, wanted = [], max(1, opts["import_runs"])
+        for number in range(1, wanted + 1):
+            self.log(f"Importing {csv_file.path} (run {number} of {wanted})…")
+            last = number == wanted
             try:
                 runs.append(csvimport.run_import(csv_file, self.database_url, timeout=opts["import_timeout"]))
             finally:
