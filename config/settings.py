@@ -165,10 +165,14 @@ LEAD_SEARCH_ID_CAP = env.int("LEAD_SEARCH_ID_CAP", default=1_000)
 # branches by pair where their scans hold more than half this many rows: leads.models._rare_pairs).
 LEAD_SEARCH_INTERSECT_CAP = env.int("LEAD_SEARCH_INTERSECT_CAP", default=50_000)
 # A page of a search word too common for ids but matching at most this many index rows (a lead
-# counts once per searched column it matches) may be read from the word's branch indexes, on
-# MariaDB, where that costs less than walking the list's index to the page
+# counts once per searched column it matches; by name: reading at most this many) may be read
+# from the word's branch indexes, on MariaDB, where that costs less than walking the list's index to the page
 # (leads.filters.LeadFilterSet._capped_search_rows; ~0.7 µs per row at 1M leads, ~70 ms at the cap).
 LEAD_SEARCH_COVER_CAP = env.int("LEAD_SEARCH_COVER_CAP", default=100_000)
+# By name, such a page reads each first name under the word from the first name's index in name
+# order (a dive and a walk to the page each), up to this many first names; with more, the
+# walk or the branches read whole (leads.models.name_ordered_search_rows).
+LEAD_SEARCH_FIRST_NAMES_MOST = env.int("LEAD_SEARCH_FIRST_NAMES_MOST", default=24)
 # Above this many matches a filtered list reports "at least N" instead of counting every row.
 LEAD_COUNT_CAP = env.int("LEAD_COUNT_CAP", default=10_000)
 # From this offset on, a page of the lead list in its default order is found through the per-day

@@ -201,6 +201,8 @@ def _union_of_scans(branches: list[Q], cap: int) -> tuple[str, list]:
 # row read per match. First and last names hold most of a name prefix's matches; covering every
 # branch (with an email index beside the unique one, and the status) cost the CSV import a
 # fifth of its speed (10,188 -> 8,014 rows/s), these two nothing measurable (10,075-10,713).
+# A search by name reads its own way (NAME_ORDERED_INDEXES), with an email index that carries
+# the name key and the owner only.
 COVERING_INDEXES = {
     "first_name": "lead_search_first_name",
     "name_key": "lead_live_name_key",
@@ -278,6 +280,112 @@ def covered_search_sql(unsearched, alone: list[Q], joined: list[Q], stop: int) -
             f"ORDER BY {key} {direction}, {pk} {direction} LIMIT {stop}", params)
 
 
+# The indexes a search by name reads its branches from (name_ordered_search_rows), by the
+# branch's column: the first name's holds a name's leads in name order (name_key, id after
+# the first name), the email's carries the name_key, so an email match is judged without its row.
+NAME_ORDERED_INDEXES = {
+    "first_name": "lead_search_first_name",
+    "name_key": "lead_live_name_key",
+    "live_email": "lead_search_email",
+    "company": "lead_company",
+    "phone": "lead_phone",
+}
+
+
+def first_names(branch: Q) -> list[str] | None:
+    """The distinct first names (one value per set the column's collation holds equal: "John"
+    for "JOHN" too) of the leads, live or not, that ``branch`` (the first-name condition of
+    :func:`search_branches`) matches; None past ``LEAD_SEARCH_FIRST_NAMES_MOST``. One loose
+    index scan of ``lead_search_first_name`` (a dive per name, ~0.5 ms for the 9 names under
+    "jo" at 1M leads)."""
+    most = settings.LEAD_SEARCH_FIRST_NAMES_MOST
+    where, params = _branch_where(branch)
+    qn = connection.ops.quote_name
+    sql = (f"SELECT DISTINCT {qn('first_name')} FROM {qn(Lead._meta.db_table)} "
+           f"FORCE INDEX ({NAME_ORDERED_INDEXES['first_name']}) WHERE {where} LIMIT {most + 1}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [row[0] for row in cursor.fetchall()]
+    return None if len(names) > most else names
+
+
+def _forced_sql(rows, index: str, stop: int) -> tuple[str, list] | None:
+    """``(sql, params)`` of ``rows`` (a lead ``values_list``) cut at ``stop`` rows, read from
+    ``index`` (``FORCE INDEX``: left to choose, MariaDB may walk the ordering's index with a row
+    read per entry); None where its SQL is not a one-table ``SELECT``."""
+    qn = connection.ops.quote_name
+    table = qn(Lead._meta.db_table)
+    sql, params = rows[:stop].query.sql_with_params()
+    if sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
+        return None
+    return sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({index})", 1), list(params)
+
+
+def name_ordered_search_rows(unsearched, branches: list[Q], names: list[str], stop: int) -> list[tuple] | None:
+    """The first ``stop`` rows ``(pk, name_key)`` of ``unsearched`` (a list's queryset without
+    its search, ordered by name: ``ORDER BY name_key, id`` in one direction, filtered by the
+    scope only: ``deleted_at`` and the owner) that match any of ``branches`` (one word's
+    :func:`search_branches`, its first names ``names`` from :func:`first_names`), on MariaDB.
+    None where the ordering or the SQL is not that.
+
+    Walking the name's index for matches reads every lead before the page (page 50 of "John"
+    for a seller: ~100,000 entries, 0.3 s with the row reads), and reading the branches whole
+    reads every match (34,000 rows for "jo"). Instead, two statements:
+
+    1. The branches that can be read in the list's order, each to its ``stop``-th row: the
+       last name's (``lead_live_name_key``) and, per first name in ``names``, that name's leads
+       (``lead_search_first_name`` holds them by ``name_key, id`` after the first name), merged
+       to their first ``stop``. The last of them, ``K``, bounds the page: the other branches'
+       rows can only come before it.
+    2. The other branches (email, from ``lead_search_email``, which carries the ``name_key``;
+       company and phone, a row read each) up to ``K``: a few hundred rows.
+
+    The two are merged in Python by ``(name_key, pk)``: the order MariaDB gives, for
+    ``name_key`` is binary (code points) and the ids are UUIDs, compared as their text
+    (``crm.ids.uuid7``; MariaDB 10.11 compares UUIDs other than version 1 byte by byte).
+    Page 50 of "John" (14,471 first names, 6,495 emails) 11–14 ms, page 40 of "jo" (9 first
+    names, 24,793 emails) 33–37 ms, where the other plans took 80–200 ms (docs/benchmarks.md,
+    "search by name")."""
+    order_by = [str(name) for name in unsearched.query.order_by]
+    if order_by not in (["name_key", "id"], ["-name_key", "-id"]):
+        return None
+    descending = order_by[0].startswith("-")
+    rows = unsearched.values_list("pk", "name_key")
+    ordered, others = [], []
+    for branch in branches:
+        column = branch_column(branch)
+        if column not in NAME_ORDERED_INDEXES:
+            return None
+        if column == "first_name":
+            ordered += [(rows.filter(branch, first_name=name), column) for name in names]
+        elif column == "name_key":
+            ordered.append((rows.filter(branch), column))
+        else:
+            others.append((rows.filter(branch), column))
+    parts = [_forced_sql(part, NAME_ORDERED_INDEXES[column], stop) for part, column in ordered]
+    if not parts or None in parts:
+        return None
+    qn = connection.ops.quote_name
+    pk, key = qn("pk"), qn("name_key")
+    direction = "DESC" if descending else "ASC"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT {pk}, {key} FROM ({' UNION ALL '.join(f'({sql})' for sql, _ in parts)}) u "
+                       f"ORDER BY {key} {direction}, {pk} {direction} LIMIT {stop}",
+                       [param for _, params in parts for param in params])
+        found = list(cursor.fetchall())
+        if others:
+            # Fewer than `stop` rows in order: nothing bounds the others (each cut at `stop`).
+            bound = {"name_key__gte" if descending else "name_key__lte": found[-1][1]} if len(found) >= stop else {}
+            parts = [_forced_sql(part.filter(**bound), NAME_ORDERED_INDEXES[column], stop) for part, column in others]
+            if None in parts:
+                return None
+            cursor.execute(" UNION ALL ".join(f"({sql})" for sql, _ in parts),
+                           [param for _, params in parts for param in params])
+            found += cursor.fetchall()
+    merged = sorted(dict(found).items(), key=lambda row: (row[1], row[0]), reverse=descending)
+    return merged[:stop]
+
+
 # Rows MariaDB examines per word match when joining the words' id sets: each index entry read,
 # its copy into the derived table and the probe of the next word's (measured: ~215,000 for
 # "Smith John", 32,424 and 40,353 branch rows, at 1M leads).
@@ -350,9 +458,12 @@ def _rare_pairs(first: list[Q], second: list[Q], rows: list[list[int]] | None = 
       by an index dive each; ``_NO_PLAN`` past ``_LAST_NAMES_MOST`` of them. The key is folded
       (``leads.order_buckets.fold_name``) and the first name's own condition is kept, so a
       name the collation and the folding disagree on is missed, never wrongly found;
-    * any other pair of common branches (an email prefix with a last name): the rarer one's
-      ids among the other's (MariaDB materializes them: "john" emails with "smith" last names,
-      6,495 and 32,424 entries, 22-38 ms).
+    * an email prefix with a last name: the email's range of ``lead_search_email``, which
+      carries the name key (6,495 entries for "john" emails with "smith" last names, where
+      reading the 32,424 last names' ids as below took 22-38 ms; "Smith John" in all 18-26 ms
+      on a VM where it took 64-66 ms);
+    * any other pair of common branches: the rarer one's ids among the other's (MariaDB
+      materializes them).
 
     (figures: docs/benchmarks.md, "before midnight: two common words by pairs")"""
     estimates = rows[0] + rows[1] if rows else branch_rows(first + second, _WHOLE)
@@ -386,7 +497,7 @@ def _rare_pairs(first: list[Q], second: list[Q], rows: list[list[int]] | None = 
     return found if len(found) <= rare else None
 
 
-def _branch_column(branch: Q) -> str:
+def branch_column(branch: Q) -> str:
     """The lead column a :func:`search_branches` condition ranges over."""
     return next(lookup.split("__")[0] for lookup, _ in branch.children if not lookup.startswith("deleted_at"))
 
@@ -410,12 +521,20 @@ def _common_pair_sql(a: Q, rows_a: int, b: Q, rows_b: int) -> tuple[str, list] |
     qn = connection.ops.quote_name
     table, pk = qn(Lead._meta.db_table), qn(Lead._meta.pk.column)
     select = f"SELECT {table}.{pk} AS {qn('pk')} FROM {table} WHERE "
-    columns = {_branch_column(a): a, _branch_column(b): b}
+    columns = {branch_column(a): a, branch_column(b): b}
     if len(columns) == 1:
         (where_a, params_a), (where_b, params_b) = _branch_where(a), _branch_where(b)
         return f"({select}{where_a} AND {where_b})", params_a + params_b
     if set(columns) == {"name_key", "first_name"}:
         return _full_name_sql(columns["name_key"], columns["first_name"], select)
+    if set(columns) == {"name_key", "live_email"}:
+        # The email's index carries the name key: the emails' range alone, no id set read
+        # ("john" emails with "smith" last names: 6,495 entries, where the ids of 32,424 last
+        # names were read and probed).
+        (email, email_params), (name, name_params) = (_branch_where(columns["live_email"]),
+                                                      _branch_where(columns["name_key"]))
+        forced = select.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({NAME_ORDERED_INDEXES['live_email']})", 1)
+        return f"({forced}{email} AND {name})", email_params + name_params
     small, big = (a, b) if rows_a <= rows_b else (b, a)
     where, params = _branch_where(small)
     # The other's ids as a derived table (its LIMIT keeps MariaDB from merging it back into a
@@ -765,7 +884,14 @@ class Lead(models.Model):
             # 100,000 at a time). lead_phone also serves the duplicate checks (a phone, for an
             # agent or not): a number has a handful of rows at most, so no (agent_id, phone)
             # index is needed.
-            models.Index(fields=["first_name", *SEARCH_COVERED], name="lead_search_first_name"),
+            # The first name's index holds a name's leads in name order after it (name_key, id),
+            # and the email's carries the name_key: a search by name reads them up to its page
+            # (name_ordered_search_rows), where walking the name's index for matches read every
+            # lead before it. Neither cost the CSV import anything measurable (four interleaved
+            # runs each, 1M leads: 6,829 rows/s without them, 6,853 with; docs/benchmarks.md).
+            models.Index(fields=["first_name", "deleted_at", "name_key", "id", *SEARCH_COVERED[1:]],
+                         name="lead_search_first_name"),
+            models.Index(fields=["live_email", "deleted_at", "name_key", "owner"], name="lead_search_email"),
             models.Index(fields=["company"], name="lead_company"),
             models.Index(fields=["phone"], name="lead_phone"),
         ]

@@ -270,7 +270,7 @@ def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager
     (each from its own index, or their ids joined to the leads) instead of walking the list's
     index: every page equals the ordered queryset's, in the caller's scope and with filters
     the branches' indexes do not carry; by newest or score the first and last names are read
-    from their covering indexes alone, by name the last names in order; with
+    from their covering indexes alone, by name the first and last names in name order; with
     LEAD_SEARCH_COVER_CAP 0 the index is walked, with the same pages."""
     if not connection.mysql_is_mariadb:
         pytest.skip("MySQL keeps the walk")
@@ -304,9 +304,9 @@ def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager
     check(manager_api, manager)
     read = check(api, sales_user)
     assert read, "a seller's sparse matches are read from the word's branches"
-    if ordering in ("name", "-name"):  # the last names in name order, the others joined
-        assert all("FORCE INDEX (lead_live_name_key)" in sql and "lead_search_first_name" not in sql
-                   for sql in read)
+    if ordering in ("name", "-name"):  # the first and last names in name order, nothing joined
+        assert all("FORCE INDEX (lead_live_name_key)" in sql and "FORCE INDEX (lead_search_first_name)" in sql
+                   and "STRAIGHT_JOIN" not in sql for sql in read)
     else:  # names from their covering indexes, the email's ids joined
         assert all("FORCE INDEX (lead_search_first_name)" in sql and "FORCE INDEX (lead_live_name_key)" in sql
                    and "STRAIGHT_JOIN" in sql for sql in read)
@@ -316,6 +316,65 @@ def test_a_common_words_pages_read_from_its_branches_equal_the_walk(api, manager
         assert read and all("lead_search_first_name" not in sql and "STRAIGHT_JOIN" in sql for sql in read), params
     settings.LEAD_SEARCH_COVER_CAP = 0
     assert check(api, sales_user) == []
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB SQL (FORCE INDEX); elsewhere the walk serves")
+@pytest.mark.parametrize("ordering", ["name", "-name"])
+def test_a_common_words_pages_by_name_are_read_in_name_order_up_to_the_page(api, manager_api, manager, sales_user,
+                                                                             other_sales_user, settings, ordering):
+    """By name, a common word's page is read from the branches that hold their leads in name
+    order (each first name under the word, the last names), each to the page's depth, and the
+    other branches (email, company) only up to the last of those rows: every page equals the
+    ordered queryset's, for a first name in two cases, full names shared by several leads
+    (ordered by id), leads found by email or company alone on both sides of that bound, a lead
+    matched by several branches, a deleted lead and another seller's leads. With more first
+    names than LEAD_SEARCH_FIRST_NAMES_MOST, other plans serve the same pages."""
+    if not connection.mysql_is_mariadb:
+        pytest.skip("MySQL keeps the walk")
+    settings.LEAD_SEARCH_ID_CAP = 24  # ~40 matches: common, paged through its first 24
+    settings.LEAD_LIST_CACHE_SECONDS = 0  # every page read afresh
+    owners = (other_sales_user, sales_user, None)
+    for i in range(60):  # leads nobody's search finds
+        LeadFactory(first_name=f"Zed{i}", last_name=f"Other{i:02d}", company="", owner=owners[i % 3])
+    people = [("John", "Adams"), ("John", "Adams"), ("John", "Adams"), ("JOHN", "Baker"), ("John", "Young"),
+              ("Joan", "Carter"), ("Joan", "Abbott"), ("Joan", "Zimmer"), ("Jonas", "Evans"), ("Jonas", "Adams"),
+              ("Ann", "Jones"), ("Bea", "Jones"), ("Cy", "Jordan"), ("Al", "Johnson")]
+    for i, (first, last) in enumerate(people * 2):
+        LeadFactory(first_name=first, last_name=last, company="", email=f"{first}.{last}.{i}@example.com",
+                    owner=owners[i % 3])
+    for i, last in enumerate(("Aaron", "Able", "Moss", "Zulu", "Abel", "Young")):  # found by email alone
+        LeadFactory(first_name="Bob", last_name=last, company="", email=f"jo.bob{i}@example.com", owner=owners[i % 3])
+    for i, last in enumerate(("Abe", "Yates")):  # by company alone
+        LeadFactory(first_name="Cal", last_name=last, company="Jolly Ltd", owner=owners[i % 3])
+    LeadFactory(first_name="John", last_name="Aardvark", company="", owner=None, deleted_at=dt.datetime.now(dt.UTC))
+    columns = ("name_key", "id") if ordering == "name" else ("-name_key", "-id")
+    matching = (Q(first_name__istartswith="jo") | Q(last_name__istartswith="jo") | Q(email__istartswith="jo")
+                | Q(company__istartswith="jo"))
+
+    def check(client, user) -> list[str]:
+        """Every page against the queryset's; the statements of the search's reads."""
+        expected = [str(pk) for pk in Lead.objects.visible_to(user).filter(matching)
+                    .order_by(*columns).values_list("pk", flat=True)][:24]
+        read = []
+        for offset in range(0, 27, 3):
+            with CaptureQueriesContext(connection) as queries:
+                body = client.get("/api/v1/leads", {"search": "jo", "ordering": ordering, "limit": 3,
+                                                    "offset": offset}).json()
+            assert [row["id"] for row in body["results"]] == expected[offset : offset + 3], (user, offset)
+            read += [q["sql"] for q in queries.captured_queries if "FORCE INDEX (lead_search_" in q["sql"]]
+        return read
+
+    bound = "`name_key` <= " if ordering == "name" else "`name_key` >= "
+    for client, user in ((manager_api, manager), (api, sales_user)):
+        read = check(client, user)
+        in_order = [sql for sql in read if sql.startswith("SELECT DISTINCT `pk`")]
+        emails = [sql for sql in read if "FORCE INDEX (lead_search_email)" in sql]
+        # Three first names (the two cases of John are one), each read in name order.
+        assert in_order and all(sql.count("FORCE INDEX (lead_search_first_name)") == 3
+                                and "FORCE INDEX (lead_live_name_key)" in sql for sql in in_order)
+        assert any(bound in sql for sql in emails), "the emails are read up to the in-order rows' last"
+    settings.LEAD_SEARCH_FIRST_NAMES_MOST = 2
+    assert not [sql for sql in check(api, sales_user) if "FORCE INDEX (lead_search_email)" in sql]
 
 
 def test_search_matches_a_whole_last_name_without_case_or_accents(manager_api):
@@ -374,7 +433,8 @@ def _matching_both(first: str, second: str) -> set:
 def test_two_common_words_are_intersected_branch_pair_by_pair(settings):
     """On MariaDB two words whose scans are large are intersected one pair of branches at a
     time: a rare branch's rows checked against the other word, a last-name prefix with a first
-    name as one name-key range per last name, an email with a last name as a semi-join. The
+    name as one name-key range per last name, an email with a last name from the email's index
+    alone (it carries the name key). The
     same leads as the plain filter; past _LAST_NAMES_MOST last names the words' whole scans are
     joined, with the same leads again."""
     if not connection.mysql_is_mariadb:
@@ -402,6 +462,7 @@ def test_two_common_words_are_intersected_branch_pair_by_pair(settings):
         assert {uuid.UUID(str(raw)) for raw in found} == expected, (first, second)
         sql = " ".join(q["sql"] for q in queries.captured_queries)
         assert "STRAIGHT_JOIN" in sql and "\x01john" in sql and "ON w1.pk = w0.pk" not in sql, "by pairs"
+        assert "FORCE INDEX (lead_search_email)" in sql
     assert expected == both  # each kind of pair found one
     for i in range(17):  # 19 last names under "smith": the words' scans are joined whole instead
         LeadFactory(first_name="Zed", last_name=f"Smith{chr(97 + i)}", company="")
