@@ -345,7 +345,7 @@ def name_ordered_search_rows(unsearched, branches: list[Q], names: list[str], st
     (``crm.ids.uuid7``; MariaDB 10.11 compares UUIDs other than version 1 byte by byte).
     Page 50 of "John" (14,471 first names, 6,495 emails) 11–14 ms, page 40 of "jo" (9 first
     names, 24,793 emails) 33–37 ms, where the other plans took 80–200 ms (docs/benchmarks.md,
-    "search by name")."""
+    "night: searches by name read in name order")."""
     order_by = [str(name) for name in unsearched.query.order_by]
     if order_by not in (["name_key", "id"], ["-name_key", "-id"]):
         return None
