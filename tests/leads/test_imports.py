@@ -808,6 +808,17 @@ def test_load_data_stores_exactly_what_insert_stores(settings):
     assert Lead.objects.get(first_name="Émile").custom_fields == {"notes": "NULL"}
 
 
+@pytest.mark.parametrize("values", [
+    ("Ann", "Lee", None, True, False, 42, "12.50", '{"a": 1}', "😀 Zoë"),  # nothing to escape
+    ("Tab\tCo", "x"), ("two\nlines", None), ("back\\slash", 1), ("\\N", "NULL"), ("cr\r", "nul\x00"),
+])
+def test_a_load_data_line_escapes_as_each_value_alone(values):
+    # The fast path joins a row's values as they are; a value that needs escaping sends the whole
+    # line through _tsv_field, value by value, so both give the same line.
+    assert imports._tsv_line(values) == "\t".join(imports._tsv_field(value) for value in values)
+    assert imports._tsv_line(values).count("\t") == len(values) - 1
+
+
 @pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB's collation makes é equal e")
 @pytest.mark.django_db(transaction=True)
 def test_a_row_the_database_refuses_is_reported_not_dropped():
