@@ -71,7 +71,7 @@ from crm.ids import uuid7
 from crm.models import User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import order_buckets
-from leads.models import Lead, LeadImport, LeadImportError
+from leads.models import Lead, LeadImport, LeadImportError, forced_index_sql
 from leads.services import AGENT_CHECKS, created_day, split_name, stage_counts_bump
 
 logger = logging.getLogger(__name__)
@@ -898,6 +898,26 @@ def _duplicate_note(existing_id, existing_job_id, job: LeadImport) -> str:
     return str(existing_id)
 
 
+def _existing(rows, index: str) -> list[tuple]:
+    """``rows`` (a lead ``values_list`` of a value, the ``pk`` and the ``import_job_id``), unsorted,
+    read on MySQL/MariaDB from ``index`` (:func:`leads.models.forced_index_sql`). Mid-import
+    the table grows faster than its statistics, and MariaDB then chose a full scan for a
+    batch's 2,000 phones (100-180 ms a batch at 100,000 leads, where the index answers in 6-10
+    ms), and the model's default ordering made it sort them."""
+    rows = rows.order_by()
+    forced = forced_index_sql(rows, index) if connection.vendor == "mysql" else None
+    if forced is None:
+        return list(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(*forced)
+        return [(value, _as_uuid(pk), _as_uuid(job_id)) for value, pk, job_id in cursor.fetchall()]
+
+
+def _as_uuid(raw) -> uuid.UUID | None:
+    """A UUID as the driver returns it (MariaDB's text, MySQL's 32 hex digits) as Django's."""
+    return None if raw is None else raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+
+
 def _dedupe(batch: _Batch, ctx: _Context, in_flight: list[tuple[dict, dict]]) -> list[tuple[int, dict]]:
     """Keep the batch's leads that duplicate nothing; the others become row errors.
 
@@ -911,18 +931,15 @@ def _dedupe(batch: _Batch, ctx: _Context, in_flight: list[tuple[dict, dict]]) ->
     phones = {lead["phone"] for _, lead in batch.leads if lead["phone"]}
     taken_emails = {}
     if emails:
-        taken_emails = {
-            email.lower(): (pk, job_id) for email, pk, job_id in
-            Lead.objects.filter(live_email__in=emails).values_list("live_email", "pk", "import_job_id")
-        }
+        taken_emails = {email.lower(): (pk, job_id) for email, pk, job_id in _existing(
+            Lead.objects.filter(live_email__in=emails).values_list("live_email", "pk", "import_job_id"),
+            "lead_search_email")}
     taken_phones = {}
     if phones:
         group = Q(agent_id=ctx.agent_id) if ctx.agent_id else Q(agent_id__isnull=True)
-        taken_phones = {
-            phone: (pk, job_id) for phone, pk, job_id in
+        taken_phones = {phone: (pk, job_id) for phone, pk, job_id in _existing(
             Lead.objects.filter(group, phone__in=phones, deleted_at__isnull=True)
-            .values_list("phone", "pk", "import_job_id")
-        }
+            .values_list("phone", "pk", "import_job_id"), "lead_phone")}
     phone_scope = " for this agent" if ctx.agent_id else ""
     seen_emails: dict[str, int] = {}
     seen_phones: dict[str, int] = {}

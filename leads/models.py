@@ -309,13 +309,14 @@ def first_names(branch: Q) -> list[str] | None:
     return None if len(names) > most else names
 
 
-def _forced_sql(rows, index: str, stop: int) -> tuple[str, list] | None:
-    """``(sql, params)`` of ``rows`` (a lead ``values_list``) cut at ``stop`` rows, read from
-    ``index`` (``FORCE INDEX``: left to choose, MariaDB may walk the ordering's index with a row
-    read per entry); None where its SQL is not a one-table ``SELECT``."""
+def forced_index_sql(rows, index: str) -> tuple[str, list] | None:
+    """``(sql, params)`` of ``rows`` (a lead queryset, usually a ``values_list``) read from
+    ``index`` (MySQL/MariaDB's ``FORCE INDEX``: left to choose, MariaDB may walk another index
+    with a row read per entry, or scan the table where its statistics lag behind its growth);
+    None where its SQL is not a one-table ``SELECT``."""
     qn = connection.ops.quote_name
     table = qn(Lead._meta.db_table)
-    sql, params = rows[:stop].query.sql_with_params()
+    sql, params = rows.query.sql_with_params()
     if sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
         return None
     return sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({index})", 1), list(params)
@@ -362,7 +363,7 @@ def name_ordered_search_rows(unsearched, branches: list[Q], names: list[str], st
             ordered.append((rows.filter(branch), column))
         else:
             others.append((rows.filter(branch), column))
-    parts = [_forced_sql(part, NAME_ORDERED_INDEXES[column], stop) for part, column in ordered]
+    parts = [forced_index_sql(part[:stop], NAME_ORDERED_INDEXES[column]) for part, column in ordered]
     if not parts or None in parts:
         return None
     qn = connection.ops.quote_name
@@ -376,7 +377,8 @@ def name_ordered_search_rows(unsearched, branches: list[Q], names: list[str], st
         if others:
             # Fewer than `stop` rows in order: nothing bounds the others (each cut at `stop`).
             bound = {"name_key__gte" if descending else "name_key__lte": found[-1][1]} if len(found) >= stop else {}
-            parts = [_forced_sql(part.filter(**bound), NAME_ORDERED_INDEXES[column], stop) for part, column in others]
+            parts = [forced_index_sql(part.filter(**bound)[:stop], NAME_ORDERED_INDEXES[column])
+                     for part, column in others]
             if None in parts:
                 return None
             cursor.execute(" UNION ALL ".join(f"({sql})" for sql, _ in parts),

@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -817,6 +818,22 @@ def test_a_load_data_line_escapes_as_each_value_alone(values):
     # line through _tsv_field, value by value, so both give the same line.
     assert imports._tsv_line(values) == "\t".join(imports._tsv_field(value) for value in values)
     assert imports._tsv_line(values).count("\t") == len(values) - 1
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="index hints are MySQL/MariaDB's")
+@pytest.mark.django_db(transaction=True)
+def test_duplicates_are_looked_up_through_their_columns_indexes():
+    # Mid-import the table outgrows its statistics and MariaDB chose a full scan for a batch's
+    # phones: both lookups name their index, and neither sorts.
+    content = b"first_name,email,phone\nA,a@example.com,+14155550101\nB,b@example.com,+14155550102\n"
+    imports.import_run(imports.import_create(user=None, file=upload("one.csv", content), enqueue=False).pk)
+    with CaptureQueriesContext(connection) as queries:
+        job = imports.import_run(imports.import_create(user=None, file=upload("one.csv", content), enqueue=False).pk)
+    assert (job.success_count, job.error_count) == (0, 2)
+    lookups = [q["sql"] for q in queries.captured_queries if " IN (" in q["sql"] and "import_job_id" in q["sql"]]
+    assert [("FORCE INDEX (lead_search_email)" in sql, "FORCE INDEX (lead_phone)" in sql) for sql in lookups] in (
+        [(True, False), (False, True)], [(True, False)])
+    assert not any("ORDER BY" in sql for sql in lookups)
 
 
 @pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB's collation makes é equal e")
