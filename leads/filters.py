@@ -365,7 +365,8 @@ class LeadFilterSet(LeanFilterSet):
         branch's rows, at the costs per entry above; the rows are the optimizer's estimates
         (:func:`leads.models.branch_rows`). Above ``LEAD_SEARCH_COVER_CAP`` rows in all the index
         is walked. By name, the word's last-name branch is read in the list's order (``stop``
-        entries) and not counted."""
+        entries) and not counted; with the scope filters only, :meth:`_by_name_rows` is tried
+        first."""
         words = getattr(ids.query, "search_common", ())
         unsearched, conditions = getattr(ids.query, "unsearched", (None, None))
         if (len(words) != 1 or unsearched is None or len(ids.query.where.children) != conditions

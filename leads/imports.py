@@ -712,8 +712,8 @@ def _tsv_field(value) -> str:
 def _tsv_line(values) -> str:
     """``values`` as one tab-separated ``LOAD DATA`` line (without its line break), each as
     :func:`_tsv_field` writes it. Most rows hold nothing to escape: their values are joined as
-    they are and the line checked once (a few scans in C), where a call per value cost 13.6 µs
-    a row, now 4.1; a line with a backslash (beyond its NULLs' ``\\N``), a line break, a NUL
+    they are and the line checked once (a few scans in C), where a call per value cost 13.6-15.0
+    µs a row, now 4.1; a line with a backslash (beyond its NULLs' ``\\N``), a line break, a NUL
     or a tab in a value is built value by value."""
     line = "\t".join(["\\N" if value is None else ("1" if value else "0") if value.__class__ is bool
                       else value if value.__class__ is str else str(value) for value in values])
@@ -902,7 +902,7 @@ def _existing(rows, index: str) -> list[tuple]:
     """``rows`` (a lead ``values_list`` of a value, the ``pk`` and the ``import_job_id``), unsorted,
     read on MySQL/MariaDB from ``index`` (:func:`leads.models.forced_index_sql`). Mid-import
     the table grows faster than its statistics, and MariaDB then chose a full scan for a
-    batch's 2,000 phones (100-180 ms a batch at 100,000 leads, where the index answers in 6-10
+    batch's 2,000 phones (76-186 ms a batch at 100,000 leads, where the index answers in 6-10
     ms), and the model's default ordering made it sort them."""
     rows = rows.order_by()
     forced = forced_index_sql(rows, index) if connection.vendor == "mysql" else None
