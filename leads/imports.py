@@ -66,6 +66,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from crm.api.formats import uuid_text
 from crm.errors import ServiceError
 from crm.ids import uuid7
 from crm.models import User
@@ -893,14 +894,16 @@ class _Batch:
 
 
 def _duplicate_note(existing_id, existing_job_id, job: LeadImport) -> str:
-    if existing_job_id == job.pk:
-        return f"{existing_id}, imported earlier from this file"
-    return str(existing_id)
+    """The existing lead's id for a duplicate's row error; the ids as :func:`_existing` gives them."""
+    if uuid_text(existing_job_id) == uuid_text(job.pk):
+        return f"{uuid_text(existing_id)}, imported earlier from this file"
+    return uuid_text(existing_id)
 
 
 def _existing(rows, index: str) -> list[tuple]:
     """``rows`` (a lead ``values_list`` of a value, the ``pk`` and the ``import_job_id``), unsorted,
-    read on MySQL/MariaDB from ``index`` (:func:`leads.models.forced_index_sql`). Mid-import
+    read on MySQL/MariaDB from ``index`` (:func:`leads.models.forced_index_sql`; the ids then as
+    the driver gives them). Mid-import
     the table grows faster than its statistics, and MariaDB then chose a full scan for a
     batch's 2,000 phones (76-186 ms a batch at 100,000 leads, where the index answers in 6-10
     ms), and the model's default ordering made it sort them."""
@@ -910,12 +913,7 @@ def _existing(rows, index: str) -> list[tuple]:
         return list(rows)
     with connection.cursor() as cursor:
         cursor.execute(*forced)
-        return [(value, _as_uuid(pk), _as_uuid(job_id)) for value, pk, job_id in cursor.fetchall()]
-
-
-def _as_uuid(raw) -> uuid.UUID | None:
-    """A UUID as the driver returns it (MariaDB's text, MySQL's 32 hex digits) as Django's."""
-    return None if raw is None else raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+        return cursor.fetchall()
 
 
 def _dedupe(batch: _Batch, ctx: _Context, in_flight: list[tuple[dict, dict]]) -> list[tuple[int, dict]]:

@@ -259,7 +259,7 @@ def covered_search_sql(unsearched, alone: list[Q], joined: list[Q], stop: int) -
             return None
         index = branch_index(branch)
         if index is not None:
-            sql = sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({index})", 1)
+            sql = _with_index(sql, index)
         parts.append(f"({sql})")
         params += branch_params
     if joined:
@@ -301,8 +301,8 @@ def first_names(branch: Q) -> list[str] | None:
     most = settings.LEAD_SEARCH_FIRST_NAMES_MOST
     where, params = _branch_where(branch)
     qn = connection.ops.quote_name
-    sql = (f"SELECT DISTINCT {qn('first_name')} FROM {qn(Lead._meta.db_table)} "
-           f"FORCE INDEX ({NAME_ORDERED_INDEXES['first_name']}) WHERE {where} LIMIT {most + 1}")
+    sql = _with_index(f"SELECT DISTINCT {qn('first_name')} FROM {qn(Lead._meta.db_table)} WHERE {where} "
+                      f"LIMIT {most + 1}", NAME_ORDERED_INDEXES["first_name"])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [row[0] for row in cursor.fetchall()]
@@ -314,12 +314,17 @@ def forced_index_sql(rows, index: str) -> tuple[str, list] | None:
     ``index`` (MySQL/MariaDB's ``FORCE INDEX``: left to choose, MariaDB may walk another index
     with a row read per entry, or scan the table where its statistics lag behind its growth);
     None where its SQL is not a one-table ``SELECT``."""
-    qn = connection.ops.quote_name
-    table = qn(Lead._meta.db_table)
+    table = connection.ops.quote_name(Lead._meta.db_table)
     sql, params = rows.query.sql_with_params()
     if sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
         return None
-    return sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({index})", 1), list(params)
+    return _with_index(sql, index), list(params)
+
+
+def _with_index(sql: str, index: str) -> str:
+    """``sql``, a ``SELECT`` from the lead table, reading it through ``index`` (``FORCE INDEX``)."""
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    return sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({index})", 1)
 
 
 def name_ordered_search_rows(unsearched, branches: list[Q], names: list[str], stop: int) -> list[tuple] | None:
@@ -535,7 +540,7 @@ def _common_pair_sql(a: Q, rows_a: int, b: Q, rows_b: int) -> tuple[str, list] |
         # names were read and probed).
         (email, email_params), (name, name_params) = (_branch_where(columns["live_email"]),
                                                       _branch_where(columns["name_key"]))
-        forced = select.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({NAME_ORDERED_INDEXES['live_email']})", 1)
+        forced = _with_index(select, NAME_ORDERED_INDEXES["live_email"])
         return f"({forced}{email} AND {name})", email_params + name_params
     small, big = (a, b) if rows_a <= rows_b else (b, a)
     where, params = _branch_where(small)
