@@ -131,11 +131,25 @@ def _ts(moment: datetime) -> str:
 
 
 def _imported(tag_like: str, since: str) -> int:
+    """The leads this file imported, counted from the table (a scan of every lead created since
+    ``since``: ~120 ms at 100,000; once, after the run)."""
     with connection.cursor() as cur:
         cur.execute(
             "SELECT COUNT(*) FROM leads_lead WHERE deleted_at IS NULL AND created_at >= %s AND email LIKE %s",
             [since, tag_like],
         )
+        return int(cur.fetchone()[0])
+
+
+def _committed(file_name: str, since: str) -> int:
+    """The leads committed so far by the import of ``file_name`` started after ``since``: its
+    job's ``success_count``, which each batch's transaction advances with its leads. One small
+    read, so sampling it twice a second takes nothing measurable from the import it watches
+    (counting the leads themselves took ~120 ms of the database's CPU each time, a tenth of
+    the run on two cores)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT COALESCE(SUM(success_count), 0) FROM leads_leadimport WHERE original_name = %s "
+                    "AND created_at >= %s", [file_name, since])
         return int(cur.fetchone()[0])
 
 
@@ -230,6 +244,18 @@ class ImportResult:
         return float(match.group(1).replace(",", "")) if match else None
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of the project's own modules, as an installed app has it: pip compiles
+    the packages it installs, and the project's modules are compiled by their first run, except
+    where ``PYTHONDONTWRITEBYTECODE`` is set, as on the VMs these figures come from. Without it
+    every ``import_leads`` would start by compiling them again (~0.1 s of a 10 s run)."""
+    import compileall
+
+    for package in sorted(Path(settings.BASE_DIR).iterdir()):
+        if package.name != "tests" and (package / "__init__.py").is_file():
+            compileall.compile_dir(package, quiet=1)
+
+
 def baseline_rss(database_url: str) -> float:
     """Peak RSS (MB) of ``manage.py check``: the memory floor of any management command."""
     return run_managepy(["check"], database_url, timeout=120).peak_rss_mb
@@ -241,7 +267,7 @@ def run_import(csv_file: CsvFile, database_url: str, *, timeout: float = 900) ->
     like = f"%{csv_file.tag}@%"
     baseline = baseline_rss(database_url)
     run = run_managepy(["import_leads", str(csv_file.path), "--no-progress"], database_url, timeout=timeout,
-                       poll=lambda: _imported(like, since), interval=0.5)
+                       poll=lambda: _committed(csv_file.path.name, since), interval=0.5)
     imported = _imported(like, since)
     at_10k = next((s for s in run.samples if s[2] and s[2] >= 10_000), None)
     running = next((s for s in run.samples if s[2]), None)

@@ -516,8 +516,8 @@ def test_a_job_held_by_a_live_worker_is_not_run_twice():
 
 
 def test_interrupted_job_resumes_after_its_last_batch():
-    size = imports.BATCH_SIZE
-    total = 2 * size + size // 2
+    first, size = imports.FIRST_BATCH_SIZE, imports.BATCH_SIZE
+    total = first + 2 * size + size // 2
     content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(total))).encode()
     job = imports.import_create(user=None, file=upload("big.csv", content), enqueue=False)
 
@@ -527,8 +527,8 @@ def test_interrupted_job_resumes_after_its_last_batch():
     with pytest.raises(OperationalError):
         imports.import_run(job.pk, progress=database_goes_away)
     job.refresh_from_db()
-    assert (job.status, job.processed_rows, job.total_rows) == ("queued", size, total)  # retry can claim it
-    assert Lead.objects.count() == size
+    assert (job.status, job.processed_rows, job.total_rows) == ("queued", first, total)  # retry can claim it
+    assert Lead.objects.count() == first
 
     seen = []
     finished = imports.import_run(job.pk, progress=seen.append)
@@ -536,23 +536,26 @@ def test_interrupted_job_resumes_after_its_last_batch():
     assert (finished.status, finished.processed_rows, finished.success_count, finished.error_count) == (
         "completed", total, total, 0)
     assert Lead.objects.count() == total
-    assert [p.processed_rows for p in seen] == [2 * size, total, total]
+    # Resumed after the first batch's rows, with a small first batch again (the writer idles
+    # until it is parsed), then whole ones.
+    assert [p.processed_rows for p in seen] == [2 * first, 2 * first + size, 2 * first + 2 * size, total, total]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_that_lost_its_claim_stops_without_importing_twice():
     # Outside a test transaction the MySQL import commits from its writer thread, as in production.
-    size = imports.BATCH_SIZE
-    content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(2 * size + size // 2))).encode()
+    first, size = imports.FIRST_BATCH_SIZE, imports.BATCH_SIZE
+    content = ("first_name,phone\n" + "".join(f"L{i},+1415555{i:04d}\n" for i in range(first + size + size // 2))
+               ).encode()
     job = imports.import_create(user=None, file=upload("big.csv", content), enqueue=False)
 
     def another_worker_commits_a_batch(progress):
         # Its heartbeat looked stale, another worker took the job over and moved it on.
-        if progress.processed_rows == size:
+        if progress.processed_rows == first:
             LeadImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + size)
 
     assert imports.import_run(job.pk, progress=another_worker_commits_a_batch) is None
-    assert Lead.objects.count() == size  # the second batch rolled back instead of being imported twice
+    assert Lead.objects.count() == first  # the second batch rolled back instead of being imported twice
     assert LeadImport.objects.get(pk=job.pk).status == "running"  # still the other worker's
 
 
@@ -562,26 +565,26 @@ def test_duplicates_across_batches_are_caught_while_earlier_batches_are_still_be
     # still insert batch N, so a repeat of a row of N must be found in memory, not only in the
     # database. The first ten rows of each batch repeat the phone (or email) of one of the last
     # rows of the batch before.
-    size = imports.BATCH_SIZE
-    rows = [f"L{i},+1415555{i:04d},l{i}@example.com" for i in range(5 * size)]
+    first, size = imports.FIRST_BATCH_SIZE, imports.BATCH_SIZE
+    rows = [f"L{i},+1415555{i:04d},l{i}@example.com" for i in range(first + 4 * size)]
     repeats = {}
-    for batch in range(1, 5):
+    for start in (first + k * size for k in range(4)):  # the first row of batches 2 to 5
         for j in range(10):
-            i, earlier = batch * size + j, batch * size - 1 - j
+            i, earlier = start + j, start - 1 - j
             rows[i] = (f"Again{i},+1415555{earlier:04d},again{i}@example.com" if j % 2 else
                        f"Again{i},+1415666{i:04d},l{earlier}@example.com")
             repeats[i + 2] = earlier + 2  # CSV row numbers: the header is row 1
     content = ("first_name,phone,email\n" + "\n".join(rows) + "\n").encode()
     job = imports.import_run(imports.import_create(user=None, file=upload("dups.csv", content), enqueue=False).pk)
 
-    assert (job.status, job.success_count, job.error_count) == ("completed", 5 * size - 40, 40)
+    assert (job.status, job.success_count, job.error_count) == ("completed", first + 4 * size - 40, 40)
     errors = dict(LeadImportError.objects.filter(job=job).values_list("row", "error"))
     assert set(errors) == set(repeats)
     for row, error in errors.items():
         assert error.startswith("Duplicate: "), error
         # Named as the earlier row while in flight, as the existing lead once committed.
         assert f"as row {repeats[row]} of this file" in error or "imported earlier from this file" in error
-    assert Lead.objects.values("phone").distinct().count() == Lead.objects.count() == 5 * size - 40
+    assert Lead.objects.values("phone").distinct().count() == Lead.objects.count() == first + 4 * size - 40
 
 
 def test_resume_stalled_requeues_dead_and_lost_jobs(django_capture_on_commit_callbacks):
@@ -774,6 +777,21 @@ def test_the_quick_row_count_spans_chunks(settings):
     assert imports.import_count_rows(job) == 60_000
 
 
+def test_the_quick_row_count_sees_blank_lines_at_a_chunk_start():
+    # The first read ends right after a line feed, so the next chunk's lines start with a blank
+    # line (then a delimiters-only one): no line feed before them in that chunk.
+    header, first_row_end = b"first_name,phone\n", b",1\n"
+    filler = b"x" * (imports.SNIFF_BYTES - len(header) - len(first_row_end))
+    content = header + filler + first_row_end + b"\n,\r\nB,2\n"
+    assert content[imports.SNIFF_BYTES - 1 : imports.SNIFF_BYTES + 1] == b"\n\n"
+    job = LeadImport.objects.create(file=ContentFile(content, name="edge.csv"))
+    with job.file.open("rb") as fileobj:
+        assert imports._count_lines_quickly(fileobj) == 2
+    with job.file.open("rb") as fileobj, imports._open_rows(fileobj) as reader:
+        next(reader, None)
+        assert sum(1 for row in reader if any(row)) == 2
+
+
 TRICKY = (
     'first_name,last_name,phone,email,company,notes,score,value,schedule_at,status\n'
     'Zoë,"O\'Brien \\\\ Sons",+1 415 555 0101 x12,zoe@example.com,"Tab\tCo","two\nlines",10,"1,200.50",,contacted\n'
@@ -812,10 +830,11 @@ def test_load_data_stores_exactly_what_insert_stores(settings):
 @pytest.mark.parametrize("values", [
     ("Ann", "Lee", None, True, False, 42, "12.50", '{"a": 1}', "😀 Zoë"),  # nothing to escape
     ("Tab\tCo", "x"), ("two\nlines", None), ("back\\slash", 1), ("\\N", "NULL"), ("cr\r", "nul\x00"),
+    ('{"city": "Z\\u00fcrich"}', None, True, False, 7, Decimal("1.50"), "Ann"),  # escaped with every type
 ])
 def test_a_load_data_line_escapes_as_each_value_alone(values):
     # The fast path joins a row's values as they are; a value that needs escaping sends the whole
-    # line through _tsv_field, value by value, so both give the same line.
+    # line down the path that escapes each value, which must give what _tsv_field gives each.
     assert imports._tsv_line(values) == "\t".join(imports._tsv_field(value) for value in values)
     assert imports._tsv_line(values).count("\t") == len(values) - 1
 
