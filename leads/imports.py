@@ -72,7 +72,7 @@ from crm.ids import uuid7
 from crm.models import User
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from leads import order_buckets
-from leads.models import Lead, LeadImport, LeadImportError
+from leads.models import Lead, LeadImport, LeadImportError, with_index
 from leads.services import AGENT_CHECKS, created_day, split_name, stage_counts_bump
 
 logger = logging.getLogger(__name__)
@@ -705,7 +705,8 @@ _TSV_SPECIAL = re.compile("[\n\r\x00]")
 
 def _tsv_field(value) -> str:
     """One value as ``LOAD DATA`` reads it with ``ESCAPED BY '\\'``: ``\\N`` for NULL, 1/0 for
-    booleans, text with its backslashes, tabs and line breaks escaped."""
+    booleans, text with its backslashes, tabs and line breaks escaped. The rule :func:`_tsv_line`
+    applies inline, a row at a time; the tests hold the two to the same lines."""
     if value is None:
         return "\\N"
     if value is True or value is False:
@@ -930,9 +931,10 @@ def _existing(column: str, values: set[str], index: str, *, agent_id=_ANY_AGENT)
         else:
             where.append(f"{qn(agent.column)} = %s")
             params.append(agent.get_db_prep_value(agent_id, connection))
-    forced = f" FORCE INDEX ({index})" if connection.vendor == "mysql" else ""
     sql = (f"SELECT {qn(meta.get_field(column).column)}, {qn(meta.pk.column)}, "
-           f"{qn(meta.get_field('import_job').column)} FROM {qn(meta.db_table)}{forced} WHERE {' AND '.join(where)}")
+           f"{qn(meta.get_field('import_job').column)} FROM {qn(meta.db_table)} WHERE {' AND '.join(where)}")
+    if connection.vendor == "mysql":
+        sql = with_index(sql, index)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -259,7 +259,7 @@ def covered_search_sql(unsearched, alone: list[Q], joined: list[Q], stop: int) -
             return None
         index = branch_index(branch)
         if index is not None:
-            sql = _with_index(sql, index)
+            sql = with_index(sql, index)
         parts.append(f"({sql})")
         params += branch_params
     if joined:
@@ -301,7 +301,7 @@ def first_names(branch: Q) -> list[str] | None:
     most = settings.LEAD_SEARCH_FIRST_NAMES_MOST
     where, params = _branch_where(branch)
     qn = connection.ops.quote_name
-    sql = _with_index(f"SELECT DISTINCT {qn('first_name')} FROM {qn(Lead._meta.db_table)} WHERE {where} "
+    sql = with_index(f"SELECT DISTINCT {qn('first_name')} FROM {qn(Lead._meta.db_table)} WHERE {where} "
                       f"LIMIT {most + 1}", NAME_ORDERED_INDEXES["first_name"])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -318,10 +318,10 @@ def forced_index_sql(rows, index: str) -> tuple[str, list] | None:
     sql, params = rows.query.sql_with_params()
     if sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
         return None
-    return _with_index(sql, index), list(params)
+    return with_index(sql, index), list(params)
 
 
-def _with_index(sql: str, index: str) -> str:
+def with_index(sql: str, index: str) -> str:
     """``sql``, a ``SELECT`` from the lead table, reading it through ``index`` (``FORCE INDEX``)."""
     table = connection.ops.quote_name(Lead._meta.db_table)
     return sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({index})", 1)
@@ -540,7 +540,7 @@ def _common_pair_sql(a: Q, rows_a: int, b: Q, rows_b: int) -> tuple[str, list] |
         # names were read and probed).
         (email, email_params), (name, name_params) = (_branch_where(columns["live_email"]),
                                                       _branch_where(columns["name_key"]))
-        forced = _with_index(select, NAME_ORDERED_INDEXES["live_email"])
+        forced = with_index(select, NAME_ORDERED_INDEXES["live_email"])
         return f"({forced}{email} AND {name})", email_params + name_params
     small, big = (a, b) if rows_a <= rows_b else (b, a)
     where, params = _branch_where(small)
