@@ -60,6 +60,18 @@ def test_invalid_values_are_form_errors_not_exceptions(manager):
     assert set(fs.errors) == {"status", "owner", "created_after", "agent_id", "ordering"}
 
 
+def test_each_filter_form_has_its_own_fields_and_errors(manager):
+    """The form class's fields are copied shallowly into each form (crm.filters): a form's
+    field objects are its own, so one request's form never sees another's."""
+    bad, good = _filter("status=nope&ordering=secret", manager), _filter("status=new&ordering=-score", manager)
+    assert not bad.is_valid() and good.is_valid()
+    assert set(bad.errors) == {"status", "ordering"} and not good.errors
+    assert good.form.cleaned_data["status"] == ["new"]
+    for name, field in bad.form.fields.items():
+        assert field is not good.form.fields[name]
+        assert field is not type(bad.form).base_fields[name]
+
+
 @pytest.mark.parametrize("value", ["0", "-3", "99999999999999999999999"])
 def test_owner_ids_out_of_range_are_errors(manager, value):
     assert "owner" in _filter(f"owner={value}", manager).errors
