@@ -114,7 +114,8 @@ class _ShallowCopiedFields(dict):
     """A filter form class's ``base_fields``, whose deep copy (what every form instance makes in
     ``BaseForm.__init__``) copies each field shallowly: a new field object per form sharing its
     widget, choices and messages. No filter form sets those per request, and the deep copy of a
-    dozen fields with their choices was ~0.2 ms of every filtered or sorted list request."""
+    dozen fields with their choices was ~0.6 ms of every filtered or sorted list request under
+    cProfile (docs/benchmarks.md, 2026-12-07 mid-morning)."""
 
     def __deepcopy__(self, memo):
         return {name: copy.copy(field) for name, field in self.items()}
