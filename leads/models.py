@@ -302,7 +302,7 @@ def first_names(branch: Q) -> list[str] | None:
     where, params = _branch_where(branch)
     qn = connection.ops.quote_name
     sql = with_index(f"SELECT DISTINCT {qn('first_name')} FROM {qn(Lead._meta.db_table)} WHERE {where} "
-                      f"LIMIT {most + 1}", NAME_ORDERED_INDEXES["first_name"])
+                     f"LIMIT {most + 1}", NAME_ORDERED_INDEXES["first_name"])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [row[0] for row in cursor.fetchall()]
