@@ -178,6 +178,10 @@ LEAD_COUNT_CAP = env.int("LEAD_COUNT_CAP", default=10_000)
 # From this offset on, a page of the lead list in its default order is found through the per-day
 # rollup (one small GROUP BY) instead of an OFFSET that walks every index entry before it.
 LEAD_DAY_SEEK_OFFSET = env.int("LEAD_DAY_SEEK_OFFSET", default=10_000)
+# A deep page in another order leaves a mark where it began, one per this many positions, and a
+# later page reads on from the nearest mark before it (leads.filters.PageMarks; with the list
+# cache on). 0: off.
+LEAD_PAGE_MARK_STEP = env.int("LEAD_PAGE_MARK_STEP", default=500)
 # CSV imports on MySQL/MariaDB write each batch with LOAD DATA LOCAL INFILE (twice the rows per
 # second of INSERT) when the server allows it (MariaDB does by default; MySQL 8 needs
 # --local-infile=1). Only the import's own writer connection turns it on. False: INSERT only.

@@ -76,19 +76,22 @@ class ListCache:
         current version (else None), and that version — read before the page's queries run, so
         a write landing meanwhile makes a stored page stale rather than wrong. The version is
         None when the cache cannot be read (the page is then built and not stored)."""
+        found, version = self.lookup_many([key])
+        return found.get(key), version
+
+    def lookup_many(self, keys: list[str]) -> tuple[dict, object]:
+        """``({key: value}, version)``: those of ``keys`` stored at the current version, and
+        that version, in one cache round trip; as :meth:`lookup` for each key."""
         try:
-            found = cache.get_many([self.version_key, key])
+            found = cache.get_many([self.version_key, *keys])
             version = found.get(self.version_key)
             if version is None:
                 cache.add(self.version_key, 1, timeout=None)
-                return None, cache.get(self.version_key)
+                return {}, cache.get(self.version_key)
         except Exception:
             log.warning("%s list cache: read failed", self.name, exc_info=True)
-            return None, None
-        entry = found.get(key)
-        if entry is None or entry[0] != version:
-            return None, version
-        return entry[1], version
+            return {}, None
+        return {key: entry[1] for key in keys if (entry := found.get(key)) is not None and entry[0] == version}, version
 
     def put(self, key: str, content: bytes, version) -> None:
         """Store ``content`` (the rendered response body) as built at ``version``."""

@@ -15,7 +15,7 @@ import django_filters
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from crm.api.pagination import raw_rows
 from crm.filters import CSVChoiceFilter, DateBoundFilter, LeanFilterSet, OwnerFilter
@@ -92,8 +92,62 @@ def _ids_from_end(ids, total: int, offset: int, limit: int) -> list:
     """The raw primary keys of rows ``offset`` to ``offset + limit`` of ``ids`` (``total`` rows),
     read in reverse order from its end: for a page in the far half, ``OFFSET`` would walk
     every entry before it."""
-    rows = raw_rows(ids.reverse()[max(total - offset - limit, 0) : total - offset])
-    return [row[0] for row in reversed(rows)]
+    return [row[0] for row in _rows_from_end(ids, total, offset, limit)]
+
+
+def _rows_from_end(rows, total: int, offset: int, limit: int) -> list[tuple]:
+    """The raw rows ``offset`` to ``offset + limit`` of ``rows`` (a values_list of ``total``
+    rows), read from its end as :func:`_ids_from_end` reads ids."""
+    return raw_rows(rows.reverse()[max(total - offset - limit, 0) : total - offset])[::-1]
+
+
+class PageMarks:
+    """Where earlier deep pages of one list began, so that a page near one is read from it.
+
+    A deep page in a bucketed ordering (:meth:`LeadFilterSet.page_ids`) walks up to half a
+    bucket by ``OFFSET`` (names starting "sm": ~40,000 leads at 1M). Each such page leaves a
+    mark, ``(position, sort value, id)`` of its first row, in the list cache at the list's
+    version (``listcache.lookup_many``: a write to any lead drops them all), one per slot of
+    ``LEAD_PAGE_MARK_STEP`` positions. A later page looks at its own slot and the
+    ``LOOKED_BACK`` before it and reads on from the nearest mark at or before it: a walk of at
+    most ``(LOOKED_BACK + 1) × LEAD_PAGE_MARK_STEP`` entries, and ``limit`` for the next page
+    of someone paging through. Off when the list cache is off.
+
+    ``key``: the list (ordering, direction and rollup scope); ``offset``: the page's position.
+    """
+
+    LOOKED_BACK = 3
+
+    def __init__(self, key: str, offset: int):
+        self.offset = offset
+        step = settings.LEAD_PAGE_MARK_STEP
+        self.keys = [f"mark:{key}:{slot}" for slot in range(offset // step, max(offset // step - self.LOOKED_BACK, 0) - 1, -1)]
+        self.found, self.version = {}, None
+        if listcache.enabled() and step > 0:
+            self.found, self.version = listcache.lookup_many(self.keys)
+
+    def nearest(self) -> tuple | None:
+        """``(position, value, pk)`` of the nearest mark at or before ``offset``, or None."""
+        marks = [mark for mark in self.found.values() if mark[0] <= self.offset]
+        return max(marks, default=None)
+
+    def keep(self, column: str, row: tuple) -> None:
+        """Remember ``row`` (``(pk, value of column)`` as the driver gives them) as the first
+        row of the page at ``offset``, unless its slot holds a mark already."""
+        if self.version is None or self.keys[0] in self.found or row[1] is None:
+            return  # a NULL sorts apart (last_interaction_at); such pages are read as before
+        value = Lead._meta.get_field(column).to_python(row[1])
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)  # the driver's naive UTC
+        listcache.put(self.keys[0], (self.offset, value, Lead._meta.pk.to_python(row[0])), self.version)
+
+
+def _from_mark(column: str, value, pk, descending: bool) -> Q:
+    """The rows at or after ``(value, pk)`` in a list ordered by ``column`` then id, both
+    ascending or both descending (``value`` not NULL)."""
+    if descending:
+        return Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lte": pk})
+    return Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gte": pk})
 
 
 def _next_month(month: dt.date) -> dt.date:
@@ -254,7 +308,8 @@ class LeadFilterSet(LeanFilterSet):
                         .order_by().values_list("bucket").annotate(n=Sum("n")))
                 return sorted(((b, n) for b, n in rows if n), reverse=descending)
 
-            self._buckets = (ordering, listcache.memo(f"buckets:{ordering}:{descending}:{scope_key}", bucket_sums))
+            self._buckets = (ordering, listcache.memo(f"buckets:{ordering}:{descending}:{scope_key}", bucket_sums),
+                             f"{ordering}:{descending}:{scope_key}")
             return sum(n for _, n in self._buckets[1]), True
         return LeadStageCount.objects.total_for(owners, statuses), True
 
@@ -294,7 +349,7 @@ class LeadFilterSet(LeanFilterSet):
         if months is not None and self._seeks_by_day(queryset, offset):
             page = self._day_seek_ids(queryset, ids, months, limit, offset)
         elif buckets is not None and self._bucket_ordering(queryset, offset) == buckets[0]:
-            page = self._bucket_seek_ids(ids, buckets, limit, offset)
+            page = self._bucket_seek_ids(queryset, buckets, limit, offset)
         if page is not None:
             if len(page) >= min(limit, total - offset):
                 return page
@@ -472,21 +527,36 @@ class LeadFilterSet(LeanFilterSet):
         return [row[0] for row in raw_rows(ids[offset : offset + limit])]
 
     @staticmethod
-    def _bucket_seek_ids(ids, buckets: tuple[str, list], limit: int, offset: int) -> list:
+    def _bucket_seek_ids(queryset, buckets: tuple, limit: int, offset: int) -> list:
         """Rows ``offset`` … ``offset + limit`` read from the buckets that hold them
-        (``buckets``: the ordering and its ``[(label, leads)]`` in list order, from
-        :meth:`count`); ``[]`` past their end. A page in the far half of its buckets is read
-        from their end, as :meth:`page_ids` reads the far half of a whole list: a bucket may
-        hold many leads (names starting "jo": ~10 % at 1M), and ``OFFSET`` walks them."""
-        ordering, sums = buckets
+        (``buckets``: the ordering, its ``[(label, leads)]`` in list order and the list's memo
+        key, from :meth:`count`); ``[]`` past their end. A page in the far half of its buckets
+        is read from their end, as :meth:`page_ids` reads the far half of a whole list: a bucket
+        may hold many leads (names starting "jo": ~10 % at 1M), and ``OFFSET`` walks them. A
+        page that lies after a :class:`PageMarks` mark nearer than that is read on from the
+        mark; every page leaves one."""
+        ordering, sums, key = buckets
         found = _span_holding(sums, offset, limit)
         if found is None:
             return []
         first, last, before = found
         labels = [label for label, _ in sums]
         held = sum(n for _, n in sums[labels.index(first) : labels.index(last) + 1])
-        ids = ids.filter(order_buckets.span_filter(ordering, *sorted((first, last))))
+        column = order_buckets.ORDERING_COLUMN[ordering]
+        rows = queryset.values_list("pk", column)
         skip = offset - before
-        if skip > held // 2:
-            return _ids_from_end(ids, held, skip, limit)
-        return [row[0] for row in raw_rows(ids[skip : skip + limit])]
+        marks = PageMarks(key, offset)
+        mark = marks.nearest()
+        if mark is not None and offset - mark[0] < min(skip, held - skip):
+            position, value, pk = mark
+            descending = str(queryset.query.order_by[0]).startswith("-")
+            # Both ends bounded, as the buckets' own read: MariaDB ranges over the index.
+            span = order_buckets.span_filter(ordering, *sorted((order_buckets.bucket(ordering, value), last)))
+            walk = offset - position
+            page = raw_rows(rows.filter(span, _from_mark(column, value, pk, descending))[walk : walk + limit])
+        else:
+            rows = rows.filter(order_buckets.span_filter(ordering, *sorted((first, last))))
+            page = _rows_from_end(rows, held, skip, limit) if skip > held // 2 else raw_rows(rows[skip : skip + limit])
+        if page:
+            marks.keep(column, page[0])
+        return [row[0] for row in page]

@@ -15,5 +15,6 @@ enabled = LEADS.enabled
 bump = LEADS.bump
 page_key = LEADS.page_key
 lookup = LEADS.lookup
+lookup_many = LEADS.lookup_many
 put = LEADS.put
 memo = LEADS.memo

@@ -211,3 +211,62 @@ def test_memoised_bucket_sums_follow_every_write(manager_api, settings):
     services.lead_update(lead=Lead.objects.order_by("score").first(), user=None, score=99)
     services.lead_create(user=None, name="New Top", phone="+14155550177", score=100)
     assert page(6) == expected(6)
+
+
+@pytest.mark.parametrize("ordering", ["name", "-name", "-value", "value", "-updated_at", "score"])
+def test_deep_pages_read_on_from_the_marks_earlier_pages_left(manager_api, settings, ordering):
+    """With the list cache on, a deep page leaves a mark where it began (leads.filters.PageMarks)
+    and a later page after it reads on from there; every page equals the table's, before and
+    after a write that moves every mark's position by one."""
+    settings.LEAD_LIST_CACHE_SECONDS = 60
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    settings.LEAD_PAGE_MARK_STEP = 2
+    for i in range(26):  # most in one bucket of each ordering, with ties on the value and score
+        LeadFactory(last_name=f"Jo{chr(97 + i % 5)}", first_name=f"F{i % 3}", value=Decimal(500 + i % 2),
+                    score=40 + i % 2)
+    columns = {"name": ("name_key", "id"), "-name": ("-name_key", "-id")}.get(
+        ordering, (ordering, "-id" if ordering.startswith("-") else "id"))
+
+    def expected(offset):
+        return [str(pk) for pk in Lead.objects.live().order_by(*columns).values_list("pk", flat=True)[offset:offset + 3]]
+
+    def pages(offsets):
+        from_marks = 0
+        for offset in offsets:
+            with CaptureQueriesContext(connection) as queries:
+                body = manager_api.get(LEADS, {"ordering": ordering, "limit": 3, "offset": offset}).json()
+            assert [row["id"] for row in body["results"]] == expected(offset), offset
+            page_query = next(q["sql"] for q in queries.captured_queries if "LIMIT" in q["sql"]
+                              and "leads_lead" in q["sql"] and "leadordercount" not in q["sql"])
+            from_marks += "id` <=" in page_query or "id` >=" in page_query or 'id" <=' in page_query \
+                or 'id" >=' in page_query
+        return from_marks
+
+    offsets = list(range(3, 26))
+    random.Random(ordering).shuffle(offsets)
+    assert pages(offsets) >= 8
+    # A lead that sorts first in this order: every mark's position moves by one.
+    new = LeadFactory(**{"name": {"last_name": "Ja"}, "-name": {"last_name": "Jz"}, "-value": {"value": Decimal(502)},
+                         "value": {"value": Decimal(499)}, "score": {"score": 39}}.get(ordering, {}))
+    assert Lead.objects.live().order_by(*columns).first() == new
+    assert pages(offsets) >= 8
+
+
+def test_a_write_drops_the_page_marks(manager_api, settings):
+    """Marks are kept at the list's version: after a write, a page is read from its buckets."""
+    settings.LEAD_LIST_CACHE_SECONDS = 60
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    settings.LEAD_PAGE_MARK_STEP = 2
+    for i in range(20):
+        LeadFactory(score=50, last_name=f"Lee{i}")
+
+    def page_query(offset):
+        with CaptureQueriesContext(connection) as queries:
+            manager_api.get(LEADS, {"ordering": "-score", "limit": 3, "offset": offset})
+        return next(q["sql"] for q in queries.captured_queries if "LIMIT" in q["sql"]
+                    and "leads_lead" in q["sql"] and "leadordercount" not in q["sql"])
+
+    page_query(6)
+    assert "OFFSET 1" in page_query(7)  # one entry on from the mark the page at 6 left
+    services.lead_create(user=None, name="New Lead", phone="+14155550178", score=50)
+    assert "OFFSET 1" not in page_query(7)
