@@ -120,10 +120,11 @@ class PageMarks:
 
     def __init__(self, key: str, offset: int):
         self.offset = offset
+        self.keys, self.found, self.version = [], {}, None
         step = settings.LEAD_PAGE_MARK_STEP
-        self.keys = [f"mark:{key}:{slot}" for slot in range(offset // step, max(offset // step - self.LOOKED_BACK, 0) - 1, -1)]
-        self.found, self.version = {}, None
-        if listcache.enabled() and step > 0:
+        if step > 0 and listcache.enabled():
+            slot = offset // step  # the page's own slot first: keep() fills it
+            self.keys = [f"mark:{key}:{s}" for s in range(slot, max(slot - self.LOOKED_BACK, 0) - 1, -1)]
             self.found, self.version = listcache.lookup_many(self.keys)
 
     def nearest(self) -> tuple | None:

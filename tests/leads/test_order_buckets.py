@@ -228,7 +228,8 @@ def test_deep_pages_read_on_from_the_marks_earlier_pages_left(manager_api, setti
         ordering, (ordering, "-id" if ordering.startswith("-") else "id"))
 
     def expected(offset):
-        return [str(pk) for pk in Lead.objects.live().order_by(*columns).values_list("pk", flat=True)[offset:offset + 3]]
+        rows = Lead.objects.live().order_by(*columns).values_list("pk", flat=True)
+        return [str(pk) for pk in rows[offset : offset + 3]]
 
     def pages(offsets):
         from_marks = 0
@@ -269,4 +270,8 @@ def test_a_write_drops_the_page_marks(manager_api, settings):
     page_query(6)
     assert "OFFSET 1" in page_query(7)  # one entry on from the mark the page at 6 left
     services.lead_create(user=None, name="New Lead", phone="+14155550178", score=50)
+    assert "OFFSET 1" not in page_query(7)
+    settings.LEAD_PAGE_MARK_STEP = 0  # off
+    services.lead_create(user=None, name="Other Lead", phone="+14155550179", score=50)
+    page_query(6)
     assert "OFFSET 1" not in page_query(7)
