@@ -145,9 +145,11 @@ class PageMarks:
 
 def _from_mark(column: str, value, pk, descending: bool) -> Q:
     """The rows at or after ``(value, pk)`` in a list ordered by ``column`` then id, both
-    ascending or both descending (``value`` not NULL)."""
+    ascending or both descending (``value`` not NULL; NULLs sort first ascending and last
+    descending, on MariaDB, MySQL and SQLite alike)."""
     if descending:
-        return Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lte": pk})
+        after = Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lte": pk})
+        return after | Q(**{f"{column}__isnull": True}) if Lead._meta.get_field(column).null else after
     return Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gte": pk})
 
 

@@ -213,17 +213,19 @@ def test_memoised_bucket_sums_follow_every_write(manager_api, settings):
     assert page(6) == expected(6)
 
 
-@pytest.mark.parametrize("ordering", ["name", "-name", "-value", "value", "-updated_at", "score"])
-def test_deep_pages_read_on_from_the_marks_earlier_pages_left(manager_api, settings, ordering):
+@pytest.mark.parametrize("ordering", ["name", "-name", "-value", "value", "-updated_at", "score",
+                                      "-last_interaction_at"])
+def test_deep_pages_read_on_from_the_marks_earlier_pages_left(manager_api, settings, caplog, ordering):
     """With the list cache on, a deep page leaves a mark where it began (leads.filters.PageMarks)
-    and a later page after it reads on from there; every page equals the table's, before and
-    after a write that moves every mark's position by one."""
+    and a later page after it reads on from there, into the NULLs that sort last too; every page
+    equals the table's, before and after a write that moves every mark's position by one."""
     settings.LEAD_LIST_CACHE_SECONDS = 60
     settings.LEAD_DAY_SEEK_OFFSET = 3
     settings.LEAD_PAGE_MARK_STEP = 2
+    touched = timezone.now() - dt.timedelta(hours=1)
     for i in range(26):  # most in one bucket of each ordering, with ties on the value and score
         LeadFactory(last_name=f"Jo{chr(97 + i % 5)}", first_name=f"F{i % 3}", value=Decimal(500 + i % 2),
-                    score=40 + i % 2)
+                    score=40 + i % 2, last_interaction_at=touched + dt.timedelta(seconds=i) if i < 18 else None)
     columns = {"name": ("name_key", "id"), "-name": ("-name_key", "-id")}.get(
         ordering, (ordering, "-id" if ordering.startswith("-") else "id"))
 
@@ -246,11 +248,14 @@ def test_deep_pages_read_on_from_the_marks_earlier_pages_left(manager_api, setti
     offsets = list(range(3, 26))
     random.Random(ordering).shuffle(offsets)
     assert pages(offsets) >= 8
+    assert "out of step" not in caplog.text  # no page came up short and fell back to OFFSET
     # A lead that sorts first in this order: every mark's position moves by one.
     new = LeadFactory(**{"name": {"last_name": "Ja"}, "-name": {"last_name": "Jz"}, "-value": {"value": Decimal(502)},
-                         "value": {"value": Decimal(499)}, "score": {"score": 39}}.get(ordering, {}))
+                         "value": {"value": Decimal(499)}, "score": {"score": 39},
+                         "-last_interaction_at": {"last_interaction_at": timezone.now()}}.get(ordering, {}))
     assert Lead.objects.live().order_by(*columns).first() == new
     assert pages(offsets) >= 8
+    assert "out of step" not in caplog.text
 
 
 def test_a_write_drops_the_page_marks(manager_api, settings):
