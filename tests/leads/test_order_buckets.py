@@ -280,3 +280,21 @@ def test_a_write_drops_the_page_marks(manager_api, settings):
     services.lead_create(user=None, name="Other Lead", email="other.mark@example.org", score=50)
     page_query(6)
     assert "OFFSET 1" not in page_query(7)
+
+
+def test_a_list_with_a_second_sort_key_keeps_no_marks(manager_api, settings):
+    """``name,-score`` orders the leads of one name by score: a mark's (name, id) position would
+    skip or repeat them, so every page is read from its buckets and equals the table's."""
+    settings.LEAD_LIST_CACHE_SECONDS = 60
+    settings.LEAD_DAY_SEEK_OFFSET = 3
+    settings.LEAD_PAGE_MARK_STEP = 2
+    for i in range(20):
+        LeadFactory(last_name=f"Jo{i % 2}", first_name="Ann", score=i * 7 % 20)
+    rows = Lead.objects.live().order_by("name_key", "-score", "-id").values_list("pk", flat=True)
+    offsets = list(range(3, 20))
+    random.Random(3).shuffle(offsets)
+    for offset in offsets:
+        with CaptureQueriesContext(connection) as queries:
+            body = manager_api.get(LEADS, {"ordering": "name,-score", "limit": 3, "offset": offset}).json()
+        assert [row["id"] for row in body["results"]] == [str(pk) for pk in rows[offset : offset + 3]], offset
+        assert not any("id` >=" in q["sql"] or 'id" >=' in q["sql"] for q in queries.captured_queries)
