@@ -127,7 +127,8 @@ class PageMarks:
         step = settings.LEAD_PAGE_MARK_STEP
         if key is not None and step > 0 and listcache.enabled():
             slot = offset // step  # the page's own slot first: keep() fills it
-            self.keys = [f"mark:{key}:{s}" for s in range(slot, max(slot - self.LOOKED_BACK, 0) - 1, -1)]
+            slots = range(slot, max(slot - self.LOOKED_BACK, 0) - 1, -1)
+            self.keys = [f"{listcache.LEADS.name}:mark:{key}:{s}" for s in slots]  # beside its memos
             self.found, self.version = listcache.lookup_many(self.keys)
 
     def nearest(self) -> tuple | None:
