@@ -102,6 +102,11 @@ class ListCache:
         except Exception:
             log.warning("%s list cache: write failed", self.name, exc_info=True)
 
+    def memo_key(self, key: str) -> str:
+        """The cache key :meth:`memo` stores ``key`` under (``leads`` → ``leads:memo:<key>``),
+        for values read and stored at the version by hand (:meth:`lookup_many`, :meth:`put`)."""
+        return f"{self.name}:memo:{key}"
+
     def memo(self, key: str, compute: Callable, enough: Callable | None = None):
         """``compute()``, or the value it gave when stored under ``key`` at the current version:
         for what the list's writes change and many pages read (rollup sums a deep page is found
@@ -110,7 +115,7 @@ class ListCache:
         value must pickle."""
         if not self.enabled():
             return compute()
-        full_key = f"{self.name}:memo:{key}"
+        full_key = self.memo_key(key)
         value, version = self.lookup(full_key)
         if value is None or (enough is not None and not enough(value)):
             value = compute()

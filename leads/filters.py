@@ -128,7 +128,7 @@ class PageMarks:
         if key is not None and step > 0 and listcache.enabled():
             slot = offset // step  # the page's own slot first: keep() fills it
             slots = range(slot, max(slot - self.LOOKED_BACK, 0) - 1, -1)
-            self.keys = [f"{listcache.LEADS.name}:mark:{key}:{s}" for s in slots]  # beside its memos
+            self.keys = [listcache.memo_key(f"mark:{key}:{s}") for s in slots]
             self.found, self.version = listcache.lookup_many(self.keys)
 
     def nearest(self) -> tuple | None:
@@ -315,8 +315,8 @@ class LeadFilterSet(LeanFilterSet):
                         .order_by().values_list("bucket").annotate(n=Sum("n")))
                 return sorted(((b, n) for b, n in rows if n), reverse=descending)
 
-            self._buckets = (ordering, listcache.memo(f"buckets:{ordering}:{descending}:{scope_key}", bucket_sums),
-                             f"{ordering}:{descending}:{scope_key}")
+            list_key = f"{ordering}:{descending}:{scope_key}"
+            self._buckets = (ordering, listcache.memo(f"buckets:{list_key}", bucket_sums), list_key)
             return sum(n for _, n in self._buckets[1]), True
         return LeadStageCount.objects.total_for(owners, statuses), True
 

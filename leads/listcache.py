@@ -16,5 +16,6 @@ bump = LEADS.bump
 page_key = LEADS.page_key
 lookup = LEADS.lookup
 lookup_many = LEADS.lookup_many
+memo_key = LEADS.memo_key
 put = LEADS.put
 memo = LEADS.memo
