@@ -25,7 +25,7 @@ from calling.api.serializers import AgentSerializer, CallSerializer, MetricsSeri
 from calling.filters import AgentFilterSet, CallFilterSet
 from calling.models import Agent, Call
 from crm.api.lookups import get_by_uuid_or_404
-from crm.api.pagination import CRMPagination
+from crm.api.pagination import CRMPagination, check_list_query
 from crm.api.permissions import IsManagerOrAdmin
 from crm.errors import NotFound
 from leads.models import Lead
@@ -78,10 +78,13 @@ class AgentViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retrie
         return Response({"message": "Agent deleted"})
 
 
-def filtered_calls(request, queryset):
-    """``queryset`` through :class:`CallFilterSet` (400 on a bad filter), newest first."""
+def filtered_calls(request, queryset, *, paged: bool = True):
+    """``queryset`` through :class:`CallFilterSet`, newest first. One 400 names every bad
+    filter and, for a ``paged`` list, every bad pagination parameter (check_list_query)."""
     filterset = CallFilterSet(request.query_params, queryset=queryset, request=request)
-    if not filterset.is_valid():
+    if paged:
+        check_list_query(request, filterset)
+    elif not filterset.is_valid():
         raise ValidationError(filterset.errors)
     return filterset.ordered_qs
 
@@ -121,7 +124,7 @@ class CallViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
     @action(detail=False, methods=["get"], pagination_class=None)
     def metrics(self, request):
         """Seed 004's ``/calls/metrics``: filters ``agent_id``, ``start_date``, ``end_date``."""
-        calls = filtered_calls(request, Call.objects.visible_to(request.user))
+        calls = filtered_calls(request, Call.objects.visible_to(request.user), paged=False)
         return Response(services.call_metrics(calls, agent_id=request.query_params.get("agent_id") or None))
 
     @extend_schema(request=ScheduleSerializer,

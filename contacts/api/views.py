@@ -6,7 +6,6 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from contacts import services
@@ -28,7 +27,7 @@ from contacts.filters import CompanyFilterSet, ContactFilterSet
 from contacts.listcache import CONTACTS
 from contacts.models import Company, Contact
 from crm.api.lookups import get_by_uuid_or_404
-from crm.api.pagination import CRMPagination, count_rows, page_window
+from crm.api.pagination import CRMPagination, check_list_query, count_rows, page_window
 from crm.errors import NotFound, ServiceError
 
 Message = inline_serializer("ContactMessage", {"message": serializers.CharField()})
@@ -114,8 +113,7 @@ class ContactViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retr
         if self.action != "list":
             return queryset
         self.filterset = ContactFilterSet(self.request.query_params, queryset=queryset, request=self.request)
-        if not self.filterset.is_valid():
-            raise ValidationError(self.filterset.errors)
+        check_list_query(self.request, self.filterset)
         return self.filterset.qs
 
     def count_rows(self, queryset) -> tuple[int, bool]:
@@ -295,8 +293,7 @@ class CompanyViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retr
         if self.action != "list":
             return queryset
         filterset = CompanyFilterSet(self.request.query_params, queryset=queryset, request=self.request)
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
+        check_list_query(self.request, filterset)
         return filterset.qs
 
     def get_object(self):

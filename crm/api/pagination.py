@@ -24,30 +24,54 @@ MAX_LIMIT = 100
 DEFERRED_JOIN_OFFSET = 200
 
 
-def _int_param(request, name: str, *, minimum: int) -> int | None:
+def _int_param(request, name: str, *, minimum: int, errors: dict) -> int | None:
+    """``name``'s whole number from the query string (None when absent or empty); a bad one adds
+    its message to ``errors`` and gives None."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise exceptions.ValidationError({name: [f"Must be a whole number, not {raw!r}."]}) from None
+        errors[name] = [f"Must be a whole number, not {raw!r}."]
+        return None
     if value < minimum:
-        raise exceptions.ValidationError({name: [f"Must be at least {minimum}."]})
+        errors[name] = [f"Must be at least {minimum}."]
+        return None
     return value
 
 
 def page_window(request, default_limit: int = DEFAULT_LIMIT) -> tuple[int, int, bool]:
-    """Read ``(limit, offset, page_style)`` from the query string; raises ValidationError (400)."""
-    per_page = _int_param(request, "per_page", minimum=1)
-    page = _int_param(request, "page", minimum=1)
-    limit = _int_param(request, "limit", minimum=1)
-    offset = _int_param(request, "offset", minimum=0)
+    """Read ``(limit, offset, page_style)`` from the query string. Raises ValidationError (400)
+    naming every bad parameter of ``limit``, ``offset``, ``page`` and ``per_page``."""
+    errors: dict[str, list[str]] = {}
+    per_page = _int_param(request, "per_page", minimum=1, errors=errors)
+    page = _int_param(request, "page", minimum=1, errors=errors)
+    limit = _int_param(request, "limit", minimum=1, errors=errors)
+    offset = _int_param(request, "offset", minimum=0, errors=errors)
+    if errors:
+        raise exceptions.ValidationError(errors)
     page_style = page is not None or per_page is not None
     if page_style and limit is None and offset is None:
         limit = min(per_page or default_limit, MAX_LIMIT)
         return limit, ((page or 1) - 1) * limit, True
     return min(limit or default_limit, MAX_LIMIT), offset or 0, False
+
+
+def check_list_query(request, filterset=None) -> None:
+    """Raise one ValidationError (400) that names every bad parameter of a list request:
+    ``filterset``'s (a django-filter FilterSet; its own messages) and the pagination's
+    (:func:`page_window`), so a caller fixes them all at once. Nothing happens when all are valid.
+    ``filterset`` may be None (a list without filters)."""
+    errors = {}
+    if filterset is not None and not filterset.is_valid():
+        errors.update(filterset.errors)
+    try:
+        page_window(request)
+    except exceptions.ValidationError as exc:
+        errors.update(exc.detail)
+    if errors:
+        raise exceptions.ValidationError(errors)
 
 
 def slice_page(queryset, limit: int, offset: int) -> list:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from contacts.models import Company, Contact
 from crm.api.lookups import get_by_uuid_or_404
-from crm.api.pagination import CRMPagination, count_rows, slice_page
+from crm.api.pagination import CRMPagination, check_list_query, count_rows, slice_page
 from crm.errors import NotFound
 from crm.models import Interaction
 from leads import listcache, services
@@ -52,8 +52,7 @@ class LeadViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retriev
         if self.action != "list":
             return queryset
         self.filterset = LeadFilterSet(self.request.query_params, queryset=queryset, request=self.request)
-        if self.filterset.has_filters and not self.filterset.is_valid():
-            raise ValidationError(self.filterset.errors)
+        check_list_query(self.request, self.filterset)
         return self.filterset.qs
 
     def list(self, request, *args, **kwargs):

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from crm import notifications
 from crm.api.lookups import get_by_uuid_or_404
+from crm.api.pagination import check_list_query
 from crm.errors import NotFound
 from leads.api.serializers import ActionSerializer
 from leads.models import Lead
@@ -38,8 +39,7 @@ Message = inline_serializer("TaskMessage", {"message": serializers.CharField()})
 
 def _filtered(filterset_class, request, queryset):
     filterset = filterset_class(request.query_params, queryset=queryset, request=request)
-    if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
+    check_list_query(request, filterset)
     return filterset.qs
 
 
