@@ -29,6 +29,24 @@ class LoadError(Exception):
     """The server or the load generator misbehaved; the message says how."""
 
 
+CPU_PROBE_STEPS = 5_000_000
+
+
+def cpu_probe(repeat: int = 3) -> float:
+    """Seconds (best of ``repeat``) this process takes to add up ``CPU_PROBE_STEPS`` integers
+    in a plain Python loop: the machine's single-core speed for Python, printed beside the
+    figures so runs on different machines (or one VM at different hours, which here moved
+    by up to 2.5x) can be compared. The best run leaves out other work's interruptions."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        total = 0
+        for step in range(CPU_PROBE_STEPS):
+            total += step
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -91,6 +91,7 @@ class Command(BenchCommand):
         seed.analyze()
         total = seed.lead_count()
         load_before = os.getloadavg()[0]
+        probe_before = load.cpu_probe()
 
         if only in (None, "list"):
             tables += self._bench_list(users, opts)
@@ -102,8 +103,9 @@ class Command(BenchCommand):
             f"bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {total:,} leads in {db_name} ({version}, buffer pool "
             f"{pool / 1024**3:.1f} GiB, redo log {f'{redo / 1024**3:.1f} GiB' if redo else 'as configured'}); "
             f"{os.cpu_count()} CPUs, load average {load_before:.1f} → "
-            f"{os.getloadavg()[0]:.1f}; gunicorn {opts['workers']} sync workers; wrk -t{opts['threads']} "
-            f"-c{opts['connections']} -d{opts['duration']:g}s; run time {elapsed / 60:.1f} min"
+            f"{os.getloadavg()[0]:.1f}; CPU probe ({load.CPU_PROBE_STEPS / 1e6:g}M-step Python loop, best of 3) "
+            f"{probe_before:.2f} s → {load.cpu_probe():.2f} s; gunicorn {opts['workers']} sync workers; "
+            f"wrk -t{opts['threads']} -c{opts['connections']} -d{opts['duration']:g}s; run time {elapsed / 60:.1f} min"
         )
         misses = [m for t in tables for m in t.misses]
         self.stdout.write("\n" + header + "\n")
